@@ -168,8 +168,7 @@ class _Expander:
             try:
                 return expr.substitute(node.value, env)
             except expr.ExprError as e:
-                raise SpecError(e.message if hasattr(e, "message") else str(e),
-                                node.loc.shifted(e.offset + (1 if node.quoted else 0)), e.hint) from None
+                raise SpecError(e.message, node.loc.shifted(e.offset + (1 if node.quoted else 0)), e.hint) from None
         return node.value
 
     # -- sequences and entries ----------------------------------------------------------------------
@@ -198,6 +197,8 @@ class _Expander:
                                     hint="write `- conv: {out: 64, kernel: 3}`; `name`, `id`, `from`, `trainable` and `lint-ignore` sit beside it")
                 kind = keys[0]
                 args, loc = entry.value[kind], entry.key_loc(kind)
+                if args.kind == "map" and kind in REGISTRY and any(k in META_KEYS for k in args.value):
+                    args, meta = _split_meta(args, meta)
         else:
             raise SpecError("a layer entry is a name (`- relu`) or a mapping (`- conv: {out: 64, kernel: 3}`)", entry.loc)
 
@@ -463,6 +464,16 @@ class _Expander:
             path.append(i)
             i = next(j for j in self.nodes[i].inputs if j != INPUT and waiting[j])
         return path[seen[i]:] + [i]
+
+
+def _split_meta(args: Node, meta: Dict[str, Node]) -> Tuple[Node, Dict[str, Node]]:
+    """Let `name`, `id`, `from`, … sit inside a layer's argument mapping too (no layer has arguments by those names)."""
+    for key in args.value:
+        if key in META_KEYS and key in meta:
+            raise SpecError(f"`{key}` is given twice for this layer", args.key_loc(key))
+    inner = {k: v for k, v in args.value.items() if k not in META_KEYS}
+    moved = {k: v for k, v in args.value.items() if k in META_KEYS}
+    return Node("map", inner, args.loc, {k: args.key_loc(k) for k in inner}), {**meta, **moved}
 
 
 def _stem(filename: str) -> str:

@@ -275,7 +275,7 @@ def window_formula(n: int, k: int, s: int, lo: int, hi: int, d: int = 1) -> str:
     f = d * (k - 1) + 1
     pad = f"2·{lo}" if lo == hi else f"{lo} + {hi}"
     dil = f" (F = {d}·({k} − 1) + 1)" if d != 1 else ""
-    value = (n + lo + hi - f) // s + 1 if n + lo + hi - f >= 0 else "≤ 0"
+    value = (n + lo + hi - f) // s + 1
     return f"(N + 2P − F) / S + 1 = ({n} + {pad} − {f}) / {s} + 1 = {value}{dil}"
 
 

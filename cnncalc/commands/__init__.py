@@ -1,0 +1,1 @@
+"""One module per subcommand; `_common` holds the options and error handling they share."""

@@ -1,0 +1,62 @@
+"""`cnncalc summary`: the per-layer table and totals of one or more specs."""
+from __future__ import annotations
+
+import click
+
+from ..errors import SpecError
+from ._common import Failure, console, load_network, reports_errors, spec_options
+
+COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@spec_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True, help="Output format; json/csv/markdown give exact integers.")
+@click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one row.")
+@click.option("--columns", "columns", metavar="LIST", default="",
+              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
+@reports_errors
+def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns):
+    """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
+
+    SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
+
+    \b
+    Examples:
+      cnncalc summary resnet50
+      cnncalc summary net.yaml --set width=32 --input 3,160,160
+      cnncalc summary net.yaml --format json | jq .totals.macs
+      cnncalc summary net.yaml --depth 1 --columns flops,memory
+    """
+    chosen = COLUMNS if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
+    for c in chosen:
+        if c not in COLUMNS:
+            raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(COLUMNS)}", param_hint="--columns")
+    analyses, failures = [], []
+    for spec in specs:
+        try:
+            a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype)
+        except SpecError as e:  # report it and go on with the other specs
+            failures.append(e.format())
+            continue
+        analyses.append(a)
+        if a.error is not None:
+            failures.append(a.error.format())
+    if not analyses:
+        pass
+    elif fmt == "table":
+        from ..render.table import summary_table
+
+        out = console()
+        for a in analyses:
+            out.print(summary_table(a, depth=depth, columns=chosen))
+    else:
+        from ..render import text
+
+        render = {"json": text.render_json, "csv": text.render_csv,
+                  "markdown": lambda items: text.render_markdown(items, depth)}[fmt]
+        click.echo(render(analyses), nl=False)
+    if failures:
+        raise Failure("\n".join(failures), 2)

@@ -1,0 +1,57 @@
+"""JSON, CSV and Markdown renderings: exact integers, no colour."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import List, Optional
+
+from ..analysis import Analysis
+from . import units
+from .data import analysis_dict
+
+CSV_FIELDS = ["network", "name", "type", "output", "params", "trainable", "buffers", "macs", "flops",
+              "rf_size", "rf_stride", "rf_padding", "dropped"]
+
+
+def render_json(analyses: List[Analysis]) -> str:
+    """One object for one spec, a list for several."""
+    data = [analysis_dict(a) for a in analyses]
+    return json.dumps(data[0] if len(data) == 1 else data, indent=2)
+
+
+def _axes_cell(values) -> str:
+    return "" if values is None else "x".join(str(units.plain_number(v)) for v in values)
+
+
+def render_csv(analyses: List[Analysis]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for a in analyses:
+        for r in a.layers:
+            rf = r.receptive_field
+            writer.writerow([a.network.name, r.name, r.type, "x".join(map(str, r.output)), r.params, int(r.trainable),
+                             r.buffers, r.macs, r.flops, "global" if rf.is_global else _axes_cell(rf.size),
+                             _axes_cell(rf.stride), _axes_cell(rf.padding), _axes_cell(r.dropped)])
+    return out.getvalue()
+
+
+def render_markdown(analyses: List[Analysis], depth: Optional[int] = None) -> str:
+    parts = []
+    for a in analyses:
+        lines = [f"### {a.network.name}", "", f"Input {units.shape(a.network.input)}, batch {a.batch}, {a.dtype}.", "",
+                 "| Layer | Type | Output | Params | MACs | RF |", "|---|---|---|---:|---:|---:|"]
+        for r in a.rows(depth):
+            mark = " ⚠" if r.dropped else ""
+            lines.append(f"| `{r.name}` | {r.type} | {units.shape(r.output)}{mark} | {r.params:,} | {r.macs:,} "
+                         f"| {units.axes(r.receptive_field.size)} |")
+        t = a.totals
+        if t is not None:
+            lines += ["", f"**Total**: {t.params:,} params ({t.trainable_params:,} trainable), {t.buffers:,} buffers, "
+                      f"{t.macs:,} MACs, {t.flops:,} FLOPs; parameters {units.human_bytes(t.param_bytes)}, "
+                      f"peak activations {units.human_bytes(t.peak_activation_bytes)}; output {units.shape(t.output)}."]
+        if any(r.dropped for r in a.layers):
+            lines += ["", "⚠ pixels dropped at the edge: (N + 2P − F) is not divisible by S."]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

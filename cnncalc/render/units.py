@@ -1,0 +1,53 @@
+"""Number, byte, shape and receptive-field formatting shared by every human-facing renderer."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Optional, Sequence, Union
+
+Number = Union[int, float, Fraction]
+
+
+def human(n: Number, digits: int = 2) -> str:
+    """11689512 → '11.69M' (K, M, G, T are powers of 1000, as papers quote MACs and params)."""
+    n = float(n)
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f}{unit}"
+    return f"{n:.0f}" if n == int(n) else f"{n:.{digits}f}"
+
+
+def human_bytes(n: int) -> str:
+    """44_652_288 → '42.58 MiB' (binary units)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def shape(s: Sequence[int]) -> str:
+    return "×".join(str(d) for d in s)
+
+
+def plain_number(x: Number):
+    """A Fraction as an int when whole, else a float (JSON and CSV)."""
+    if isinstance(x, Fraction):
+        return int(x) if x.denominator == 1 else float(x)
+    return x
+
+
+def fraction(x: Number) -> str:
+    x = plain_number(x)
+    return str(x) if isinstance(x, int) else f"{x:.3g}"
+
+
+def axes(values: Optional[Sequence[Number]]) -> str:
+    """Per-axis values: one number when every axis agrees ('11'), else '1×7'."""
+    if values is None:
+        return "global"
+    if not values:
+        return "-"
+    if len(set(values)) == 1:
+        return fraction(values[0])
+    return "×".join(fraction(v) for v in values)

@@ -1,0 +1,112 @@
+"""The JSON Schema of the spec language, generated from the layer registry (never written by hand)."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .expand import META_KEYS, TOP_KEYS
+from .layers import REGISTRY
+from .layers.base import REQUIRED, Arg
+
+SCHEMA_ID = "https://cnncalc.dev/schema/spec-v1.json"
+_REF = {"type": "string", "pattern": r"\$", "description": "a $variable or ${expression}"}
+_INT = {"type": "integer", "minimum": 1}
+_INT0 = {"type": "integer", "minimum": 0}
+
+
+def _per_axis(item: Dict[str, Any]) -> Dict[str, Any]:
+    return {"anyOf": [item, {"type": "array", "items": {"anyOf": [item, _REF]}, "minItems": 1, "maxItems": 3}]}
+
+
+def _arg_schema(arg: Arg) -> Dict[str, Any]:
+    kind = arg.kind
+    if kind in ("int", "int0"):
+        base = dict(_INT if kind == "int" else _INT0)
+    elif kind in ("float", "float0"):
+        base = {"type": "number"} if kind == "float" else {"type": "number", "minimum": 0}
+    elif kind == "bool":
+        base = {"type": "boolean"}
+    elif kind == "choice":
+        base = {"enum": list(arg.choices)}
+    elif kind == "str":
+        base = {"type": "string"}
+    elif kind in ("axes", "size"):
+        base = _per_axis(_INT)
+    elif kind == "axes0":
+        base = _per_axis(_INT0)
+    elif kind == "padding":
+        pair = {"type": "array", "items": _INT0, "minItems": 2, "maxItems": 2}
+        base = {"anyOf": [_INT0, {"enum": ["same", "valid"]},
+                          {"type": "array", "items": {"anyOf": [_INT0, pair, _REF]}, "minItems": 1, "maxItems": 3}]}
+    else:  # pragma: no cover - a new kind must be added here
+        raise AssertionError(kind)
+    if arg.default is not REQUIRED and arg.default is not None:
+        base["default"] = arg.default
+    doc = {"description": arg.doc} if arg.doc else {}
+    return {"anyOf": [base, _REF], **doc}
+
+
+def _meta() -> Dict[str, Any]:
+    ids = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    return {"name": {"type": "string", "description": "row label"}, "id": {"type": "string", "description": "a handle for `from:`"},
+            "from": {**ids, "description": "input id(s); `input` is the network input"},
+            "trainable": {"type": "boolean"}, "lint-ignore": {**ids, "description": "lint codes silenced here"}}
+
+
+def spec_schema() -> Dict[str, Any]:
+    meta_defs = _meta()
+    meta = {k: {"$ref": f"#/$defs/meta/{k}"} for k in meta_defs}
+    types = sorted({cls.type: cls for cls in REGISTRY.values()}.items())
+    entries, arg_defs = [], {}
+    for name, cls in types:
+        props = {a.name: _arg_schema(a) for a in cls.args}
+        required = [a.name for a in cls.args if a.default is REQUIRED]
+        args = {"type": "object", "properties": props, "additionalProperties": False}
+        if required:
+            args["required"] = required
+        forms = [args] if required else [args, {"type": "null"}]
+        if cls.shorthand:
+            forms.append(_arg_schema(next(a for a in cls.args if a.name == cls.shorthand)))
+        arg_defs[name] = {"description": cls.doc, "anyOf": forms}
+        for key in (name, *cls.aliases):
+            entries.append({"type": "object", "required": [key], "additionalProperties": False,
+                            "properties": {key: {"$ref": f"#/$defs/args/{name}"}, **meta}})
+    layers_ref = {"$ref": "#/$defs/layers"}
+    entries += [
+        {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
+         "properties": {"repeat": {"anyOf": [_INT0, _REF]}, "layers": layers_ref, "as": {"type": "string"}, **meta}},
+        {"type": "object", "required": ["residual"], "additionalProperties": False,
+         "properties": {"residual": {"type": "object", "required": ["body"], "additionalProperties": False,
+                                     "properties": {"body": layers_ref, "shortcut": layers_ref,
+                                                    "merge": {"enum": ["add", "concat", "mul"]}}}, **meta}},
+        {"type": "object", "required": ["parallel"], "additionalProperties": False,
+         "properties": {"parallel": {"type": "object", "required": ["branches"], "additionalProperties": False,
+                                     "properties": {"branches": {"type": "array", "items": {"anyOf": [
+                                         layers_ref, {"type": "object", "required": ["layers"],
+                                                      "properties": {"name": {"type": "string"}, "layers": layers_ref}}]}},
+                                         "merge": {"enum": ["concat", "add", "mul"]}}}, **meta}},
+        {"type": "object", "description": "a block defined under `blocks:`, with its args",
+         "not": {"anyOf": [{"required": [k]} for k in sorted(REGISTRY) + ["repeat", "residual", "parallel"]]},
+         "minProperties": 1},
+    ]
+    bare = sorted(n for n, cls in REGISTRY.items() if all(a.default is not REQUIRED for a in cls.args))
+    entry = {"anyOf": [{"enum": bare, "description": "a layer without arguments"},
+                       {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$", "description": "a block name"},
+                       *entries]}
+    block = {"anyOf": [layers_ref, {"type": "object", "required": ["layers"], "additionalProperties": False,
+                                    "properties": {"args": {"type": "object", "description": "defaults; null means required"},
+                                                   "layers": layers_ref}}]}
+    top = {
+        "name": {"type": "string"}, "description": {"type": "string"},
+        "input": {"type": "array", "items": {"anyOf": [_INT, _REF]}, "minItems": 1, "maxItems": 4,
+                  "description": "channels first, no batch: [C], [C, L], [C, H, W] or [C, D, H, W]"},
+        "vars": {"type": "object", "description": "variables for $name and ${expressions}; --set overrides them"},
+        "blocks": {"type": "object", "additionalProperties": block},
+        "layers": layers_ref,
+        "lint": {"type": "object", "description": "per-spec lint settings (ignore, budgets)"},
+    }
+    assert set(top) == set(TOP_KEYS) and set(meta) == set(META_KEYS)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "cnncalc network spec", "type": "object", "required": ["input", "layers"],
+            "properties": top, "additionalProperties": False,
+            "$defs": {"layers": {"type": "array", "items": {"$ref": "#/$defs/entry"}}, "entry": entry,
+                      "args": arg_defs, "meta": meta_defs}}
