@@ -91,9 +91,10 @@ def load(spec: Union[str, Path], vars: Optional[Mapping[str, Any]] = None, input
     from . import zoo
 
     if isinstance(spec, Path) or ("\n" not in spec and not spec.lstrip().startswith("{")):
-        path = zoo.resolve(str(spec))
-        text, filename = read_text(str(path)), filename or str(spec)
+        found = zoo.resolve(str(spec))
+        text, filename = read_text(str(found.path)), filename or str(spec)
     else:
-        text, filename = spec, filename or "<string>"
-    net = expand(parse_yaml(text, filename), filename, dict(vars or {}))
+        text, filename, found = spec, filename or "<string>", zoo.Found(Path(), {})
+    net = expand(parse_yaml(text, filename), filename, {**found.vars, **(vars or {})})
+    net = replace(net, name=found.name) if found.name else net
     return net.with_input(input) if input is not None else net

@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
@@ -66,16 +68,16 @@ def spec_options(f):
     return f
 
 
-def read_spec(arg: str) -> Tuple[str, str]:
-    """(display name, text) for a spec argument: '-' for stdin, a file, or a zoo name."""
+def read_spec(arg: str):
+    """(display name, text, zoo.Found) for a spec argument: '-' for stdin, a file, or a zoo name or variant."""
     from ..source import MAX_BYTES, read_text
     from .. import zoo
 
     if arg == "-":
         text = sys.stdin.read(MAX_BYTES + 1)
-        return "<stdin>", text
-    path = zoo.resolve(arg)
-    return (arg if str(path) == arg else str(path)), read_text(str(path))
+        return "<stdin>", text, zoo.Found(Path("-"), {})
+    found = zoo.resolve(arg)
+    return (arg if str(found.path) == arg else str(found.path)), read_text(str(found.path)), found
 
 
 def load_network(arg: str, sets: Sequence[str] = (), input_shape: Optional[str] = None,
@@ -84,9 +86,10 @@ def load_network(arg: str, sets: Sequence[str] = (), input_shape: Optional[str] 
     from ..expand import expand
     from ..source import parse_yaml
 
-    name, text = read_spec(arg)
-    values = {**parse_set(sets), **(overrides or {})}
+    name, text, found = read_spec(arg)
+    values = {**found.vars, **parse_set(sets), **(overrides or {})}
     net = expand(parse_yaml(text, name), name, values)
+    net = replace(net, name=found.name) if found.name else net
     shape = parse_shape(input_shape)
     return net.with_input(shape) if shape else net
 
