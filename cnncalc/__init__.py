@@ -3,6 +3,7 @@
     import cnncalc
     net = cnncalc.load("resnet50")          # a path, a zoo name, or YAML text
     result = net.analyze(batch=1)           # shapes, params, MACs, FLOPs, memory, receptive fields
+    y = cnncalc.forward(net, x)             # run it in NumPy (x: batch, C, H, W)
 """
 
 __version__ = "0.1.0"
@@ -10,4 +11,13 @@ __version__ = "0.1.0"
 from .errors import CnncalcError, Location, ShapeError, SpecError  # noqa: E402
 from .network import Network, load  # noqa: E402
 
-__all__ = ["CnncalcError", "Location", "Network", "ShapeError", "SpecError", "load", "__version__"]
+__all__ = ["CnncalcError", "Location", "Network", "ShapeError", "SpecError", "forward", "load", "__version__"]
+
+
+def __getattr__(name):
+    # `cnncalc.forward` (the callable module cnncalc/forward.py) imports NumPy only when first used.
+    if name == "forward":
+        import importlib
+
+        return importlib.import_module(".forward", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
