@@ -10,6 +10,8 @@ from . import __version__
 # name → (module, function, one-line help). Each command lives in its own module under cnncalc.commands.
 COMMANDS = {
     "summary": ("cnncalc.commands.summary", "summary", "Every layer's shape, params, MACs, FLOPs and receptive field."),
+    "compare": ("cnncalc.commands.compare", "compare", "Compare specs or variants side by side, by stage, or over a sweep."),
+    "kernels": ("cnncalc.commands.kernels", "kernels", "One F×F conv against stacked 3×3, factorised, dilated, separable, bottleneck."),
     "schema": ("cnncalc.commands.schema", "schema", "Print the JSON Schema of the spec language."),
 }
 
