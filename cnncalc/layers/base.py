@@ -256,18 +256,16 @@ def window_count(n: int, k: int, s: int, lo: int, hi: int, d: int = 1, ceil_mode
     """(number of window positions, input units dropped at the far edge) along one axis.
 
     out = floor((N + P_lo + P_hi - D(F-1) - 1) / S) + 1; in ceil mode the last partial window counts too,
-    as long as it starts inside the input or its left padding (PyTorch's rule).
+    as long as it starts inside the input or its left padding (PyTorch's rule). Dropped units are input
+    units (not padding) past the last window's last tap.
     """
     span = n + lo + hi - d * (k - 1) - 1
-    if span < 0:
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1  # rounds towards −∞, as PyTorch's div_rtn
+    if ceil_mode and (out - 1) * s >= n + lo:
+        out -= 1
+    if out < 1:
         return 0, 0
-    out = span // s + 1
-    if ceil_mode:
-        out = -(-span // s) + 1
-        if (out - 1) * s >= n + lo:
-            out -= 1
-        return out, 0
-    return out, span % s
+    return out, max(0, n + lo - 1 - ((out - 1) * s + d * (k - 1)))
 
 
 def window_formula(n: int, k: int, s: int, lo: int, hi: int, d: int = 1) -> str:
