@@ -57,12 +57,17 @@ def parse_shape(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     return shape
 
 
-def spec_options(f):
-    """--input, --batch, --set and --dtype, the options of every command that analyses specs."""
+def spec_options(f=None, *, batch: int = 1):
+    """--input, --batch, --set and --dtype, the options of every command that analyses specs.
+
+    `@spec_options`, or `@spec_options(batch=2)` for a command whose batch defaults to another size.
+    """
+    if f is None:
+        return functools.partial(spec_options, batch=batch)
     f = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32",
                      show_default=True, help="Element type for memory figures.")(f)
     f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a spec variable (repeatable).")(f)
-    f = click.option("--batch", type=click.IntRange(1, 1 << 20), default=1, show_default=True,
+    f = click.option("--batch", type=click.IntRange(1, 1 << 20), default=batch, show_default=True,
                      help="Batch size (MACs, FLOPs and memory scale with it).")(f)
     f = click.option("--input", "input_shape", metavar="C,H,W", help="Override the spec's input shape (no batch).")(f)
     return f
