@@ -13,6 +13,7 @@ COMMANDS = {
     "compare": ("cnncalc.commands.compare", "compare", "Compare specs or variants side by side, by stage, or over a sweep."),
     "kernels": ("cnncalc.commands.kernels", "kernels", "One F×F conv against stacked 3×3, factorised, dilated, separable, bottleneck."),
     "schema": ("cnncalc.commands.schema", "schema", "Print the JSON Schema of the spec language."),
+    "verify": ("cnncalc.commands.verify", "verify", "Run the network in NumPy; check every shape and count."),
 }
 
 
