@@ -307,7 +307,9 @@ def stages(comparison: Comparison) -> List[Stage]:
         for name in rows:
             if name in order:
                 pos = order.index(name) + 1
-            else:
-                order.insert(pos, name)
+                continue
+            while pos < len(order) and order[pos] not in rows:  # earlier items' own stages come first
                 pos += 1
+            order.insert(pos, name)
+            pos += 1
     return [Stage(name, [rows.get(name) for rows in per_item]) for name in order]
