@@ -147,11 +147,11 @@ def _convert_new(node: yaml.Node, filename: str, seen: dict) -> Node:
     value, key_locs = {}, {}
     for key_node, value_node in node.value:
         key_loc = Location.from_mark(filename, key_node.start_mark)
+        if key_node.tag == "tag:yaml.org,2002:merge":  # before the check below, which would refuse its tag
+            raise SpecError("YAML merge keys (<<) are not supported", key_loc, hint="use `blocks:` with `args:` to reuse layers")
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
             raise SpecError("mapping keys must be plain strings", key_loc)
         key = key_node.value
-        if key == "<<":
-            raise SpecError("YAML merge keys (<<) are not supported", key_loc, hint="use `blocks:` with `args:` to reuse layers")
         if key in value:
             first = key_locs[key]
             raise SpecError(f"duplicate key '{key}' (first defined at line {first.line})", key_loc)

@@ -239,7 +239,7 @@ def per_axis(layer: Layer, arg: str, rank: int) -> Tuple[int, ...]:
         if len(value) != rank:
             raise layer.error(
                 f"'{layer.type}' argument '{arg}' has {len(value)} entries but the input has {rank} spatial "
-                f"axis{'es' if rank != 1 else ''} ({', '.join(AXIS_NAMES[rank])})", arg)
+                f"{'axes' if rank != 1 else 'axis'} ({', '.join(AXIS_NAMES[rank])})", arg)
         return value
     return (value,) * rank
 
