@@ -1,0 +1,156 @@
+"""Budget rules (CNN3xx): a network total above its limit is an error, shown with the layers that contribute most.
+
+Limits come from `Settings.budgets` (config file, `--max-*` flags, the spec's `lint: budgets:`); a budget that
+is not set is not checked.
+"""
+from __future__ import annotations
+
+from ..analysis import DTYPE_BYTES
+from ..render.units import human, human_bytes
+from .config import BUDGETS
+from .core import Finding, Rule, Severity, register
+
+TOP = 3  # contributing layers shown
+
+
+class Budget(Rule):
+    """Base of the budget rules: `budget` names an entry of config.BUDGETS, `per_layer` the LayerInfo field."""
+
+    severity = Severity.ERROR
+    budget = ""
+    per_layer = ""
+    label = ""
+    top_label = "largest layers"
+
+    def amount(self, info, analysis) -> int:
+        """What one layer contributes to the total, in the total's unit."""
+        return getattr(info, self.per_layer)
+
+    def check(self, ctx, opts):
+        limit = ctx.settings.budgets.get(self.budget)
+        a = ctx.analysis
+        if limit is None or a.totals is None:
+            return
+        field, kind = BUDGETS[self.budget]
+        value = getattr(a.totals, field)
+        if value <= limit:
+            return
+        fmt = human if kind == "count" else human_bytes
+        top = [(i, self.amount(i, a)) for i in sorted(ctx.layers, key=lambda i: -self.amount(i, a))[:TOP]]
+        top = [(i, v) for i, v in top if v]
+        shares = ", ".join(f"{i.name} {fmt(v)} ({v / value:.0%})" for i, v in top)
+        over = f"{(value - limit) / limit:.0%} over" if limit else "the budget is 0"
+        msg = f"{self.label} {fmt(value)} ({value:,}) exceed the budget of {fmt(limit)} ({limit:,}): {over}"
+        msg += f"; {self.top_label}: {shares}" if shares else ""
+        # the finding points at the heaviest layer, where a reader starts cutting; it is about the whole network
+        where = top[0][0].node.loc if top else a.network.input_loc
+        yield Finding(self.code, self.severity, msg, where)
+
+
+@register
+class ParamsBudget(Budget):
+    """The network's parameter count exceeds the `params` budget (`--max-params`).
+
+    Why: parameters set the model's download and storage size and, for many devices, whether it fits at all.
+
+    Bad:
+        input: [512]
+        lint: {budgets: {params: 100K}}
+        layers:
+          - dense: 256
+    Good:
+        input: [512]
+        lint: {budgets: {params: 200K}}
+        layers:
+          - dense: 256
+    """
+
+    code, name, budget, per_layer, label = "CNN301", "max-params", "params", "params", "params"
+
+
+@register
+class MacsBudget(Budget):
+    """The network's multiply-accumulates per pass (times the batch) exceed the `macs` budget (`--max-macs`).
+
+    Why: MACs are the compute cost papers quote; they bound latency and energy on every device.
+
+    Bad:
+        input: [512]
+        lint: {budgets: {macs: 100K}}
+        layers:
+          - dense: 256
+    Good:
+        input: [512]
+        lint: {budgets: {macs: 200K}}
+        layers:
+          - dense: 256
+    """
+
+    code, name, budget, per_layer, label = "CNN302", "max-macs", "macs", "macs", "MACs"
+
+
+@register
+class FlopsBudget(Budget):
+    """The network's floating-point operations per pass (times the batch) exceed the `flops` budget (`--max-flops`).
+
+    Why: FLOPs include the element-wise work MACs leave out (activations, norms, pooling).
+
+    Bad:
+        input: [512]
+        lint: {budgets: {flops: 200K}}
+        layers:
+          - dense: 256
+    Good:
+        input: [512]
+        lint: {budgets: {flops: 300K}}
+        layers:
+          - dense: 256
+    """
+
+    code, name, budget, per_layer, label = "CNN303", "max-flops", "flops", "flops", "FLOPs"
+
+
+@register
+class PeakMemoryBudget(Budget):
+    """The peak of live activations in an inference pass exceeds the `peak-memory` budget (`--max-peak-memory`).
+
+    Why: the peak of live tensors, not their sum, decides whether inference fits in a device's memory.
+
+    Bad:
+        input: [64, 128, 128]
+        lint: {budgets: {peak-memory: 4MiB}}
+        layers:
+          - conv: {out: 64, kernel: 3, padding: 1}
+    Good:
+        input: [64, 128, 128]
+        lint: {budgets: {peak-memory: 8MiB}}
+        layers:
+          - conv: {out: 64, kernel: 3, padding: 1}
+    """
+
+    code, name, budget, per_layer, label = "CNN304", "max-peak-memory", "peak-memory", "activation_bytes", "peak activations"
+    top_label = "largest activations"
+
+
+@register
+class ParamMemoryBudget(Budget):
+    """The parameters' memory at the chosen dtype exceeds the `param-memory` budget (`--max-param-memory`).
+
+    Why: weights must fit in the target's memory (flash, SRAM, a GPU share) at the dtype it runs.
+
+    Bad:
+        input: [512]
+        lint: {budgets: {param-memory: 256KiB}}
+        layers:
+          - dense: 256
+    Good:
+        input: [512]
+        lint: {budgets: {param-memory: 1MiB}}
+        layers:
+          - dense: 256
+    """
+
+    code, name, budget, per_layer, label = "CNN305", "max-param-memory", "param-memory", "params", "parameter memory"
+
+    def amount(self, info, analysis) -> int:
+        return info.params * DTYPE_BYTES[analysis.dtype]

@@ -1,0 +1,238 @@
+"""Lint settings: rule choice, rule options and budgets, from a config file, the command line and the spec.
+
+The same section is read in three places, validated by one function, and merged in this order (later wins):
+`.cnncalc.yaml` / `[tool.cnncalc.lint]` in pyproject.toml → command-line flags → the spec's own `lint:`.
+
+    lint:
+      select: [ALL]                # codes, prefixes (CNN1) or names; default ALL
+      ignore: [CNN109]             # added to the ignores of earlier levels
+      strict: false                # warnings fail too
+      budgets: {params: 25M, macs: 4G, peak-memory: 512MiB}   # null lifts a budget
+      rules: {CNN108: {factor: 8}}
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from ..errors import Location, SpecError
+from ..source import Node, did_you_mean
+from .core import REGISTRY, matches
+
+KEYS = ("select", "ignore", "strict", "budgets", "rules")
+CONFIG_NAMES = (".cnncalc.yaml", ".cnncalc.yml")
+
+# Budget name → (Totals field, kind of quantity). Counts take K/M/G/T (powers of 1000), bytes KiB/MiB/GiB/TiB
+# (powers of 1024) or KB/MB/GB/TB (powers of 1000).
+BUDGETS = {
+    "params": ("params", "count"),
+    "macs": ("macs", "count"),
+    "flops": ("flops", "count"),
+    "peak-memory": ("peak_activation_bytes", "bytes"),
+    "param-memory": ("param_bytes", "bytes"),
+}
+_COUNT_UNITS = {"": 1, "K": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12}
+_BYTE_UNITS = {"": 1, "B": 1, "KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 ** 12,
+               "KIB": 2 ** 10, "MIB": 2 ** 20, "GIB": 2 ** 30, "TIB": 2 ** 40}
+_QUANTITY = re.compile(r"^\s*(\d[\d_]*(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*$")
+
+
+def parse_quantity(value: Any, kind: str) -> int:
+    """'25M' → 25_000_000 (kind 'count'); '512MiB' → 536_870_912 (kind 'bytes'). Raises ValueError with the reason."""
+    units = _COUNT_UNITS if kind == "count" else _BYTE_UNITS
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected a number like {'25M' if kind == 'count' else '512MiB'}, got {value!r}")
+    if isinstance(value, str):
+        m = _QUANTITY.match(value)
+        if not m:
+            raise ValueError(f"expected a number with an optional unit, got {value!r}")
+        number, unit = Fraction(m.group(1).replace("_", "")), m.group(2)
+        key = unit.upper()
+        if key not in units:
+            if kind == "count":
+                raise ValueError(f"unknown unit {unit!r} for a count; use K, M, G or T (powers of 1000)")
+            hint = f" ({unit[0].upper()}iB is 1024-based, {unit[0].upper()}B 1000-based)" if key in ("K", "M", "G", "T") else ""
+            raise ValueError(f"unknown unit {unit!r} for bytes; use KiB, MiB, GiB, TiB, KB, MB, GB, TB or B{hint}")
+        total = number * units[key]
+    else:
+        total = Fraction(value)
+    if total.denominator != 1 or total < 0:
+        raise ValueError(f"{value!r} is not a whole, non-negative number")
+    return int(total)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to check and against which limits; immutable, each level of overrides makes a new one."""
+
+    select: Tuple[str, ...] = ("ALL",)
+    ignore: Tuple[str, ...] = ()
+    strict: bool = False
+    budgets: Dict[str, Optional[int]] = field(default_factory=dict)  # BUDGETS name → limit (None: none)
+    rules: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # code → option → value
+
+    def selects(self, code: str) -> bool:
+        return matches(code, self.select) and not matches(code, self.ignore)
+
+    def rule_options(self, code: str) -> Dict[str, Any]:
+        given = self.rules.get(code, {})
+        return {name: given.get(name, opt.default) for name, opt in REGISTRY[code].options.items()}
+
+    def merged(self, part: Dict[str, Any]) -> "Settings":
+        """These settings overridden by a validated partial section (from `section()`)."""
+        rules = {code: {**self.rules.get(code, {}), **opts} for code, opts in part.get("rules", {}).items()}
+        return replace(self, select=part.get("select", self.select), ignore=self.ignore + part.get("ignore", ()),
+                       strict=part.get("strict", self.strict), budgets={**self.budgets, **part.get("budgets", {})},
+                       rules={**self.rules, **rules})
+
+
+def codes(values: Iterable[Any], loc: Optional[Location], what: str) -> Tuple[str, ...]:
+    """Rule codes, prefixes (CNN1), names (dropped-pixels) or ALL → normalised upper-case patterns."""
+    names = {rule.name: code for code, rule in REGISTRY.items()}
+    out = []
+    for value in values:
+        text = str(value).strip()
+        if text.lower() in names:
+            out.append(names[text.lower()])
+            continue
+        text = text.upper()
+        if text != "ALL" and not (re.match(r"^CNN\d{1,3}$", text) and any(code.startswith(text) for code in REGISTRY)):
+            hint = did_you_mean(text, list(REGISTRY) + list(names)) or "`cnncalc rules` lists the codes"
+            raise SpecError(f"{what}: unknown rule {value!r}", loc, hint=hint)
+        out.append(text)
+    return tuple(out)
+
+
+def split_codes(value: Any) -> list:
+    """A list of codes, or one string of them separated by commas or spaces."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return str(value).replace(",", " ").split()
+
+
+def section(node: Optional[Node], where: str) -> Dict[str, Any]:
+    """Validate one `lint:` section (a located Node) into a partial settings dict; errors point at the value."""
+    if node is None or node.kind == "scalar" and node.value is None:
+        return {}
+    if node.kind != "map":
+        raise SpecError(f"`{where}` must be a mapping with keys {', '.join(KEYS)}", node.loc)
+    part: Dict[str, Any] = {}
+    for key, value in node.value.items():
+        loc = value.loc
+        if key in ("select", "ignore"):
+            if value.kind == "map":
+                raise SpecError(f"`{where}.{key}` takes a list of rule codes", loc)
+            part[key] = codes(split_codes(value.plain()), loc, f"{where}.{key}")
+        elif key == "strict":
+            if not isinstance(value.value, bool):
+                raise SpecError(f"`{where}.strict` must be true or false, got {value.plain()!r}", loc)
+            part[key] = value.value
+        elif key == "budgets":
+            part[key] = _budgets(value, f"{where}.budgets")
+        elif key == "rules":
+            part[key] = _rule_options(value, f"{where}.rules")
+        else:
+            raise SpecError(f"`{where}` has no key '{key}'", node.key_loc(key),
+                            hint=did_you_mean(key, KEYS) or f"keys: {', '.join(KEYS)}")
+    return part
+
+
+def _budgets(node: Node, where: str) -> Dict[str, Optional[int]]:
+    if node.kind != "map":
+        raise SpecError(f"`{where}` must be a mapping like {{params: 25M, peak-memory: 512MiB}}", node.loc)
+    out: Dict[str, Optional[int]] = {}
+    for name, value in node.value.items():
+        out[budget_name(name, node.key_loc(name), where)] = budget_value(name, value.plain(), value.loc, where)
+    return out
+
+
+def budget_name(name: str, loc: Optional[Location], where: str) -> str:
+    key = name.replace("_", "-")
+    if key not in BUDGETS:
+        raise SpecError(f"`{where}` has no budget '{name}'", loc, hint=did_you_mean(key, BUDGETS) or f"budgets: {', '.join(BUDGETS)}")
+    return key
+
+
+def budget_value(name: str, value: Any, loc: Optional[Location], where: str) -> Optional[int]:
+    if value is None:
+        return None
+    try:
+        return parse_quantity(value, BUDGETS[budget_name(name, loc, where)][1])
+    except ValueError as e:
+        raise SpecError(f"`{where}.{name}`: {e}", loc) from None
+
+
+def _rule_options(node: Node, where: str) -> Dict[str, Dict[str, Any]]:
+    if node.kind != "map":
+        raise SpecError(f"`{where}` must map rule codes to options, like {{CNN108: {{factor: 8}}}}", node.loc)
+    out: Dict[str, Dict[str, Any]] = {}
+    for key, opts in node.value.items():
+        found = codes([key], node.key_loc(key), where)[0]
+        if found not in REGISTRY:
+            raise SpecError(f"`{where}`: options belong to one rule, got '{key}'", node.key_loc(key))
+        rule = REGISTRY[found]
+        if opts.kind != "map":
+            raise SpecError(f"`{where}.{key}` must be a mapping of options", opts.loc)
+        for name, value in opts.value.items():
+            if name not in rule.options:
+                hint = did_you_mean(name, rule.options) or (f"its options: {', '.join(rule.options)}" if rule.options else f"{found} has no options")
+                raise SpecError(f"rule {found} has no option '{name}'", opts.key_loc(name), hint=hint)
+            kind, v = rule.options[name].kind, value.value
+            ok = not isinstance(v, bool) and (isinstance(v, int) if kind == "int" else isinstance(v, (int, float)))
+            if not ok or v <= 0:
+                raise SpecError(f"option '{name}' of {found} must be a positive {'integer' if kind == 'int' else 'number'}, "
+                                f"got {value.plain()!r}", value.loc)
+            out.setdefault(found, {})[name] = v
+    return out
+
+
+# -- config files ------------------------------------------------------------------------------------------
+def find_config(start: Path) -> Optional[Path]:
+    """The nearest `.cnncalc.yaml` (or a pyproject.toml with a [tool.cnncalc] table) in `start` or above."""
+    for folder in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and re.search(r"^\[tool\.cnncalc[.\]]", pyproject.read_text(encoding="utf-8"), re.M):
+            return pyproject
+    return None
+
+
+def read_config(path: Path) -> Dict[str, Any]:
+    """The validated `lint` section of a config file (YAML, or pyproject.toml's [tool.cnncalc.lint])."""
+    from ..source import parse_yaml, read_text
+
+    text = read_text(str(path))
+    if path.suffix == ".toml":
+        root = _toml_section(text, str(path))
+    else:
+        root = parse_yaml(text, str(path))
+        if root.kind != "map":
+            raise SpecError("a config file is a mapping with a `lint:` section", root.loc)
+    return section(root.get("lint"), "lint")
+
+
+def _toml_section(text: str, filename: str) -> Node:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"TOML syntax: {e}", Location(filename, 1, 1)) from None
+    header = re.search(r"^\[tool\.cnncalc[.\]]", text, re.M)
+    loc = Location(filename, text.count("\n", 0, header.start()) + 1 if header else 1, 1)  # TOML keeps no positions
+    return _as_node(data.get("tool", {}).get("cnncalc", {}), loc)
+
+
+def _as_node(value: Any, loc: Location) -> Node:
+    if isinstance(value, dict):
+        return Node("map", {k: _as_node(v, loc) for k, v in value.items()}, loc)
+    if isinstance(value, list):
+        return Node("seq", [_as_node(v, loc) for v in value], loc)
+    return Node("scalar", value, loc)
