@@ -7,8 +7,9 @@ spec serves a whole family without copies. `--set` and `load(vars=...)` still ov
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .errors import SpecError
 from .source import did_you_mean
@@ -37,7 +38,12 @@ def variants() -> Dict[str, Found]:
 def names() -> List[str]:
     """Every zoo name: the bundled spec files and the named variants."""
     files = [p.stem for p in ZOO_DIR.glob("*.yaml") if p != VARIANTS]
-    return sorted(set(files) | set(variants()))
+    return sorted(set(files) | set(variants()), key=_natural)
+
+
+def _natural(name: str):
+    """Sort key that orders embedded numbers by value: resnet18 before resnet101."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def resolve(arg: str) -> Found:
@@ -52,3 +58,37 @@ def resolve(arg: str) -> Found:
             return Found(ZOO_DIR / f"{arg}.yaml", {})
     hint = did_you_mean(path.stem, names()) if path.suffix not in (".yaml", ".yml") else None
     raise SpecError(f"no such file or zoo network: {arg}", hint=hint or "`cnncalc zoo` lists the bundled networks")
+
+
+class Entry(NamedTuple):
+    """One line of the zoo catalogue: a network's headline figures at its default input (batch 1)."""
+
+    name: str
+    input: Tuple[int, ...]
+    params: int
+    macs: int
+    output: Tuple[int, ...]
+    source: str
+
+
+def source(net) -> str:
+    """The spec's `description:` (its paper and reference implementation), with its `${…}` filled in."""
+    from . import expr
+
+    node = net.root.get("description") if net.root is not None else None
+    if node is None:
+        return ""
+    text = str(node.value)
+    return str(expr.substitute(text, net.vars)) if expr.has_reference(text) else text
+
+
+def catalogue() -> List[Entry]:
+    """Every zoo name, loaded and analysed: what `cnncalc zoo` lists and the README's zoo table shows."""
+    from .network import load
+
+    entries = []
+    for name in names():
+        net = load(name)
+        totals = net.analyze().totals
+        entries.append(Entry(name, net.input, totals.params, totals.macs, totals.output, source(net)))
+    return entries
