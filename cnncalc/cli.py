@@ -13,6 +13,7 @@ COMMANDS = {
     "compare": ("cnncalc.commands.compare", "compare", "Compare specs or variants side by side, by stage, or over a sweep."),
     "kernels": ("cnncalc.commands.kernels", "kernels", "One F×F conv against stacked 3×3, factorised, dilated, separable, bottleneck."),
     "schema": ("cnncalc.commands.schema", "schema", "Print the JSON Schema of the spec language."),
+    "zoo": ("cnncalc.commands.zoo", "zoo", "List the bundled networks with their params, MACs and source."),
     "lint": ("cnncalc.commands.lint", "lint", "Check specs against design rules and budgets (for CI)."),
     "rules": ("cnncalc.commands.rules", "rules", "List the lint rules, or explain one with examples."),
     "verify": ("cnncalc.commands.verify", "verify", "Run the network in NumPy; check every shape and count."),
