@@ -71,8 +71,9 @@ class Upsample(Layer):
         return (2 * 2 ** rank - 1) * prod(self.shape) if self.linear else 0
 
     def window(self):
-        # output j maps to input (j + ½)·n/o − ½ and reads 1 (nearest) or 2 (linear) neighbours
-        return [Window(Fraction(n, o), Fraction(n - o, 2 * o), 1 if self.linear else 0)
+        # output j maps to input (j + ½)·n/o − ½ and reads 1 (nearest) or 2 (linear) neighbours; an axis
+        # that keeps its size maps j to j exactly, so it reads one
+        return [Window(Fraction(n, o), Fraction(n - o, 2 * o), 1 if self.linear and n != o else 0)
                 for n, o in zip(self.ins[0][1:], self.size_)]
 
     def forward(self, xs, w):
