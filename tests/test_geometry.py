@@ -246,3 +246,11 @@ layers:
     gate = a.layers[-1]
     assert gate.output == (8, 16, 16)
     assert rf(gate) == (fr(3, 3), fr(1, 1), fr(1, 1), True)
+
+
+def test_linear_upsample_reads_two_neighbours_only_where_it_resizes(analyze):
+    # scale 2: output j samples input (j + ½)/2 − ½, between two units: r = 1 + 1·1 = 2 on W;
+    # scale 1 on H samples exactly j: one unit, r stays 1. Stride ½ on W, 1 on H.
+    a = analyze("input: [1, 8, 8]\nlayers:\n  - upsample: {scale: [1, 2], mode: bilinear}\n")
+    f = a.layers[0].receptive_field
+    assert (f.size, f.stride) == (fr(1, 2), (Fraction(1), Fraction(1, 2)))
