@@ -14,6 +14,9 @@ Conventions (PyTorch semantics throughout):
   ``(Cin, Cout // groups, *k)``, dense ``(out, in)``.
 * dtype is preserved: float32 in gives float32 out; parameters are cast to the activation's
   dtype, and non-float inputs are promoted to float64.
+* Memory: an op allocates its output and at most small or bounded temporaries (arithmetic is
+  done in place), because a forward pass's measured peak must stay close to its live
+  activations.  The exception is median_pool, which sorts a copy of every window.
 
 Convolution is im2col over a strided ``sliding_window_view`` followed by one (batched) matmul per
 chunk; chunks of samples or output rows keep the column buffer under :data:`COL_BUDGET` bytes.
@@ -237,8 +240,9 @@ def avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad=True):
     D = len(kernel)
     out = _sizes(x, kernel, stride, padding, (1,) * D, ceil_mode)
     v = _windows(x, kernel, stride, (1,) * D, [p[0] for p in padding], out, 0)
-    total = _reduce_taps(np.add, v, kernel)
-    return total / _counts(x, kernel, stride, padding, out, count_include_pad).astype(x.dtype)
+    y = _reduce_taps(np.add, v, kernel)
+    y /= _counts(x, kernel, stride, padding, out, count_include_pad).astype(x.dtype)
+    return y
 
 
 def median_pool(x, kernel, stride, padding, ceil_mode):
@@ -260,16 +264,20 @@ def _adaptive(x, size, reduce_fn, fill, mean):
     window i of n -> o spans [floor(i*n/o), ceil((i+1)*n/o))."""
     x = _float(x)
     for ax, o in zip(range(2, x.ndim), size):
-        n = x.shape[ax]
+        n, tail = x.shape[ax], (1,) * (x.ndim - ax - 1)
+        if n % o == 0:                        # equal, disjoint windows (global pooling too)
+            x = reduce_fn(x.reshape(x.shape[:ax] + (o, n // o) + x.shape[ax + 1:]), axis=ax + 1)
+            if mean:
+                x /= n // o
+            continue
         i = np.arange(o)
         start, end = i * n // o, -(-(i + 1) * n // o)
         idx = start[:, None] + np.arange((end - start).max())           # (o, L)
-        tail = (1,) * (x.ndim - ax - 1)
         g = np.take(x, np.minimum(idx, n - 1), axis=ax)                  # (..., o, L, ...)
-        g = np.where((idx < end[:, None]).reshape(idx.shape + tail), g, fill)
+        np.copyto(g, fill, where=(idx >= end[:, None]).reshape(idx.shape + tail))
         x = reduce_fn(g, axis=ax + 1)
         if mean:
-            x = x / (end - start).reshape((o,) + tail).astype(x.dtype)
+            x /= (end - start).reshape((o,) + tail).astype(x.dtype)
     return x
 
 
@@ -293,16 +301,25 @@ def batch_norm(x, gamma, beta, running_mean, running_var, eps):
     shift = -_param(running_mean, x.dtype) * scale
     if beta is not None:
         shift = shift + _param(beta, x.dtype)
-    return x * scale.reshape(shape) + shift.reshape(shape)
+    y = x * scale.reshape(shape)
+    y += shift.reshape(shape)
+    return y
 
 
 def lrn(x, size, alpha, beta, k):
     """torch.nn.LocalResponseNorm: x / (k + alpha/size * sum of x^2 over a channel window)^beta,
     the window zero-padded size//2 channels before and (size-1)//2 after."""
     x = _float(x)
-    sq = np.pad(x * x, [(0, 0), (size // 2, (size - 1) // 2)] + [(0, 0)] * (x.ndim - 2))
-    win = sliding_window_view(sq, size, axis=1).sum(axis=-1)       # (B, C, *spatial)
-    return x / (k + (alpha / size) * win) ** beta
+    C = x.shape[1]
+    sq = np.zeros((x.shape[0], C + size - 1) + x.shape[2:], x.dtype)  # channels zero-padded
+    np.square(x, out=sq[:, size // 2:size // 2 + C])
+    win = sq[:, :C].copy()                                            # (B, C, *spatial)
+    for j in range(1, size):
+        win += sq[:, j:j + C]
+    win *= alpha / size
+    win += k
+    np.power(win, beta, out=win)
+    return np.divide(x, win, out=win)
 
 
 # --------------------------------------------------------------------------- activations
@@ -316,18 +333,20 @@ def relu6(x):
 
 
 def leaky_relu(x, slope):
-    return np.where(x > 0, x, x * slope)
+    x = _float(x)
+    y = x * slope
+    np.copyto(y, x, where=x > 0)
+    return y
 
 
 def sigmoid(x):
-    # exp of -|x| only: no overflow, and full relative precision on both tails.
-    x = _float(x)
-    z = np.abs(x)
-    np.exp(np.negative(z, out=z), out=z)
-    y = np.where(x >= 0, 1, z)
-    z += 1
-    y /= z
-    return y
+    # 1 / (1 + exp(-x)) keeps full relative precision on both tails; exp's overflow to inf
+    # for x << 0 gives the right limit 0.
+    y = np.negative(_float(x))
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    return np.reciprocal(y, out=y)
 
 
 def tanh(x):
@@ -335,50 +354,66 @@ def tanh(x):
 
 
 def silu(x):
-    return x * sigmoid(x)
+    y = sigmoid(x)
+    y *= x
+    return y
 
 
 def hardsigmoid(x):
-    return np.clip(x + 3, 0, 6) / 6
+    y = np.add(_float(x), 3)
+    np.clip(y, 0, 6, out=y)
+    y /= 6
+    return y
 
 
 def hardswish(x):
-    return x * hardsigmoid(x)
+    y = hardsigmoid(x)
+    y *= x
+    return y
+
+
+def _blockwise(f, x, block=1 << 15):
+    """f applied to x in flat blocks, so f's float64 temporaries stay small (and in cache)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    for i in range(0, flat.size, block):
+        out[i:i + block] = f(flat[i:i + block])
+    return out.reshape(x.shape)
 
 
 def _erfc64(x):
-    """erfc(|x|) in float64, relative error < 1.2e-7 (Chebyshev fit, Numerical Recipes' erfcc).
-    In-place arithmetic: an activation-sized float64 temporary costs more than the flops."""
+    """erfc(|x|) in float64, relative error < 1.2e-7 (Chebyshev fit, Numerical Recipes' erfcc)."""
     z = np.abs(x, dtype=np.float64)
-    t = 0.5 * z
-    t += 1
-    np.reciprocal(t, out=t)
+    t = 1 / (1 + 0.5 * z)
     acc = np.full_like(t, 0.17087277)
     for c in (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
               0.37409196, 1.00002368, -1.26551223):                   # Horner
         acc *= t
         acc += c
-    acc -= np.square(z, out=z)
+    acc -= z * z
     np.exp(acc, out=acc)
     acc *= t
     return acc
 
 
+def _erfc_block(x):
+    r = _erfc64(x)
+    return np.subtract(2, r, out=r, where=x < 0)
+
+
+def _erf_block(x):
+    r = 1 - _erfc64(x)
+    return np.negative(r, out=r, where=x < 0)
+
+
 def erfc(x):
     """Complementary error function, relative error < 1.2e-7, in x's float dtype."""
-    x = _float(x)
-    r = _erfc64(x)
-    np.subtract(2, r, out=r, where=x < 0)
-    return r.astype(x.dtype, copy=False)
+    return _blockwise(_erfc_block, _float(x))
 
 
 def erf(x):
     """Error function, absolute error < 1.2e-7 (numpy has none, scipy is not a dependency)."""
-    x = _float(x)
-    r = _erfc64(x)
-    np.subtract(1, r, out=r)
-    np.negative(r, out=r, where=x < 0)
-    return r.astype(x.dtype, copy=False)
+    return _blockwise(_erf_block, _float(x))
 
 
 def gelu(x, approximate="none"):
@@ -386,7 +421,15 @@ def gelu(x, approximate="none"):
     torch's tanh approximation."""
     x = _float(x)
     if approximate == "tanh":
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        y = x ** 3                           # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        y *= 0.044715
+        y += x
+        y *= math.sqrt(2 / math.pi)
+        np.tanh(y, out=y)
+        y += 1
+        y *= x
+        y *= 0.5
+        return y
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
     y = erfc(x * x.dtype.type(-math.sqrt(0.5)))
@@ -396,8 +439,10 @@ def gelu(x, approximate="none"):
 
 
 def softmax(x, axis=1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    e = np.subtract(x, np.max(x, axis=axis, keepdims=True))     # stable: the largest term is 1
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 # --------------------------------------------------------------------------- resampling & plumbing

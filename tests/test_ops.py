@@ -152,6 +152,47 @@ def test_conv_chunking_identical(monkeypatch, budget, shape, k, s, pad, G):
     np.testing.assert_array_equal(ops.conv(*args), whole)
 
 
+def peak_bytes(f):
+    """(result, peak bytes NumPy allocated while computing it)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        y = f()
+        return y, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_conv_temporaries_are_bounded(monkeypatch):
+    # unchunked, the column matrix would be 16*9*96*96*4 B = 5.3 MB
+    x = rand(1, 16, 96, 96).astype(np.float32)
+    w = rand(16, 16, 3, 3).astype(np.float32)
+    monkeypatch.setattr(ops, "COL_BUDGET", 2**19)
+    y, peak = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(1, 1), (1, 1), 1))
+    assert peak - y.nbytes < 2**19 + 2**17          # the buffer plus a padded slab of rows
+
+
+@pytest.mark.parametrize("name", ["batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "silu",
+                                  "hardswish", "hardsigmoid", "gelu", "gelu_tanh", "softmax",
+                                  "avg_pool", "max_pool", "lrn", "global_avg_pool"])
+def test_elementwise_ops_allocate_about_their_output(name):
+    x = rand(2, 8, 64, 64).astype(np.float32)
+    p = np.ones(8, np.float32)
+    f = {
+        "batch_norm": lambda: ops.batch_norm(x, p, p, p, p, 1e-5),
+        "leaky_relu": lambda: ops.leaky_relu(x, 0.1),
+        "gelu_tanh": lambda: ops.gelu(x, "tanh"),
+        "avg_pool": lambda: ops.avg_pool(x, (3, 3), (1, 1), sym(1, 1), False),
+        "max_pool": lambda: ops.max_pool(x, (3, 3), (1, 1), sym(1, 1), (1, 1), False),
+        "lrn": lambda: ops.lrn(x, 5, 1e-4, 0.75, 2.0),
+        "global_avg_pool": lambda: ops.adaptive_avg_pool(x, (1, 1)),
+    }.get(name, lambda: getattr(ops, name)(x))
+    y, peak = peak_bytes(f)
+    # output + a bool mask or a padded copy of the input, never several activation-sized arrays;
+    # gelu's float64 erfc works in fixed-size blocks
+    assert peak <= y.nbytes + 1.6 * x.nbytes + (2**20 if name == "gelu" else 0)
+
+
 def test_conv_rejects_bad_groups():
     with pytest.raises(ValueError):
         ops.conv(rand(1, 4, 5, 5), rand(6, 3, 3, 3), None, (1, 1), sym(0, 0), (1, 1), 2)
