@@ -1,0 +1,166 @@
+"""`cnncalc verify` through the CLI: exit codes, located messages, the JSON fields, the memory guard, --weights."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import cnncalc
+from cnncalc.commands.verify import ByteSize
+from cnncalc.forward import init_weights, save_weights
+
+SPEC = """\
+name: small
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, bias: false}
+  - bn
+  - relu
+  - residual:
+      body: [conv: {out: 8, kernel: 3, padding: 1}, relu]
+  - maxpool: 2
+  - global_avgpool
+  - flatten
+  - dense: 10
+"""
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SPEC)
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def fixed_matmul(monkeypatch):
+    """The 2048³ reference matmul costs ~0.1 s per run; a fixed 100 GFLOP/s keeps these tests fast and exact."""
+    monkeypatch.setattr("cnncalc.forward.matmul_gflops", lambda: 100.0)
+
+
+def test_exit_0_and_a_table_when_everything_matches(cli, spec):
+    r = cli("verify", spec)
+    assert r.exit_code == 0, r.output
+    assert r.stderr == ""  # no progress bar off a terminal, no complaints
+    assert "small — verify at batch 2, float32, seed 0" in r.stdout
+    assert "maxpool1" in r.stdout and "2×8×8×8" in r.stdout  # batch 2, 8 channels, 16/2 = 8
+    assert "✗" not in r.stdout and "✓ all 10 layers computed their analysed shapes" in r.stdout
+
+
+def test_json_fields(cli, spec):
+    r = cli("verify", spec, "--format", "json", "--seed", "3")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    summary = json.loads(cli("summary", spec, "--format", "json", "--batch", "2").stdout)["totals"]
+    assert (d["batch"], d["seed"], d["dtype"], d["input"]) == (2, 3, "float32", [3, 16, 16])  # --batch defaults to 2
+    names = [layer["name"] for layer in d["layers"]]
+    assert names[:3] == ["conv1", "bn1", "relu1"] and len(names) == 10
+    first = d["layers"][0]
+    assert set(first) == {"name", "type", "expected", "actual", "ok", "seconds", "error"}
+    assert first["expected"] == first["actual"] == [2, 8, 16, 16] and first["ok"] is True and first["seconds"] > 0
+    t = d["totals"]
+    assert t["ok"] is True and t["mismatches"] == 0 and t["layers"] == 10
+    # conv1 8·3·3·3 = 216; bn 16 (+16 buffers); residual conv 8·8·3·3 + 8 = 584; dense 8·10 + 10 = 90
+    assert t["params"] == t["params_allocated"] == 216 + 16 + 584 + 90 == summary["params"]
+    assert t["buffers"] == t["buffers_allocated"] == 16
+    assert t["peak_bytes_predicted"] == summary["peak_activation_bytes"] + summary["param_bytes"] + summary["buffer_bytes"]
+    assert t["peak_bytes_measured"] > 0 and t["peak_ratio"] == t["peak_bytes_measured"] / t["peak_bytes_predicted"]
+    assert t["forward_seconds"] >= sum(layer["seconds"] for layer in d["layers"])
+    assert t["gflops"] == pytest.approx(2 * t["macs"] / t["forward_seconds"] / 1e9)
+    assert t["matmul_gflops"] == 100.0 and t["efficiency"] == pytest.approx(t["gflops"] / 100)
+    assert d["errors"] == []
+
+
+def test_measured_peak_is_close_to_the_prediction(cli, tmp_path):
+    # 16 × 512 × 512 float32 activations are 16 MiB each, the predicted peak 2 of them (a layer's input and output);
+    # the kernels add bounded temporaries (an im2col buffer of at most ops.COL_BUDGET = 4 MiB), nothing per element
+    path = tmp_path / "wide.yaml"
+    path.write_text("input: [16, 512, 512]\nlayers:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - relu\n"
+                    "  - conv: {out: 16, kernel: 3, padding: 1}\n  - maxpool: 2\n")
+    t = json.loads(cli("verify", str(path), "--format", "json", "--batch", "1").stdout)["totals"]
+    assert 0.9 <= t["peak_ratio"] <= 1.3, t
+
+
+def test_exit_1_names_the_layer_that_computed_the_wrong_shape(cli, spec, monkeypatch):
+    from cnncalc.layers.pool import MaxPool
+
+    monkeypatch.setattr(MaxPool, "forward", lambda self, xs, w: xs[0][:, :, ::2, :])  # halves H, forgets W
+    r = cli("verify", spec, "--format", "json")
+    assert r.exit_code == 1
+    assert r.stderr == f"{spec}:9:14: error: maxpool1 (maxpool) computed [2, 8, 8, 16], the analysis says [2, 8, 8, 8]\n"
+    d = json.loads(r.stdout)
+    bad = [layer for layer in d["layers"] if not layer["ok"]]
+    assert [(b["name"], b["expected"], b["actual"]) for b in bad] == [("maxpool1", [2, 8, 8, 8], [2, 8, 8, 16])]
+    assert d["totals"]["ok"] is False and d["totals"]["mismatches"] == 1
+    assert len(d["layers"]) == 10  # global pooling absorbs the error: the rest still ran
+
+
+def test_exit_1_when_a_layer_fails_to_run(cli, spec, monkeypatch):
+    from cnncalc.layers.dense import Dense
+
+    def broken(self, xs, w):
+        raise ValueError("matmul: shapes do not align")
+
+    monkeypatch.setattr(Dense, "forward", broken)
+    r = cli("verify", spec)
+    assert r.exit_code == 1
+    assert r.stderr == f"{spec}:12:12: error: dense1 (dense) failed: ValueError: matmul: shapes do not align\n"
+    assert "dense1" in r.stdout and "failed" in r.stdout and "✗ 1 check failed (9 of 10 layers ran)" in r.stdout
+
+
+def test_exit_2_on_a_bad_spec(cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    r = cli("verify", str(path))
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"{path}:3:20: error: 'conv' output would be empty along H")
+
+
+def test_refuses_to_start_beyond_max_memory(cli, spec):
+    # predicted: summary's peak activations + params + buffers at batch 64, float32
+    t = json.loads(cli("summary", spec, "--format", "json", "--batch", "64").stdout)["totals"]
+    needed = t["peak_activation_bytes"] + t["param_bytes"] + t["buffer_bytes"]
+    assert 2**20 < needed < 2 * 2**20
+    r = cli("verify", spec, "--batch", "64", "--max-memory", "1MiB")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: verifying small at batch 64 needs about {needed / 2**20:.2f} MiB (")
+    assert "more than --max-memory 1.00 MiB\n  hint: lower --batch or --input, or raise --max-memory" in r.stderr
+    assert cli("verify", spec, "--batch", "64", "--max-memory", "2MiB").exit_code == 0
+
+
+@pytest.mark.parametrize("text, value", [("2GiB", 2 * 2**30), ("512 MiB", 512 * 2**20), ("1.5G", 3 * 2**29),
+                                         ("100MB", 10**8), ("4096", 4096), ("1k", 1024)])
+def test_memory_sizes(text, value):
+    assert ByteSize().convert(text, None, None) == value
+
+
+def test_usage_errors_exit_2(cli, spec):
+    r = cli("verify", spec, "--max-memory", "lots")
+    assert r.exit_code == 2 and "expected a size like 2GiB, 512MiB or 1.5G, got 'lots'" in r.stderr
+    r = cli("verify", spec, "--dtype", "int8")
+    assert r.exit_code == 2 and "NumPy computes in float32 or float16, not int8" in r.stderr
+
+
+def test_float16_runs_in_float16(cli, spec):
+    d = json.loads(cli("verify", spec, "--dtype", "float16", "--format", "json").stdout)
+    assert d["dtype"] == "float16" and d["totals"]["ok"] is True
+
+
+def test_trained_weights_from_npz(cli, spec, tmp_path):
+    weights = init_weights(cnncalc.load(spec), seed=7)
+    save_weights(tmp_path / "w.npz", weights)
+    assert cli("verify", spec, "--weights", str(tmp_path / "w.npz")).exit_code == 0
+    weights["dense1.weight"] = np.zeros((10, 4), np.float32)
+    save_weights(tmp_path / "bad.npz", weights)
+    r = cli("verify", spec, "--weights", str(tmp_path / "bad.npz"), "--format", "json")
+    assert r.exit_code == 1
+    assert r.stderr == "error: weights: dense1.weight: expected [10, 8], got [10, 4]\n"
+    assert json.loads(r.stdout)["layers"] == []
+
+
+def test_the_real_matmul_reference_is_measured(cli, spec, monkeypatch):
+    monkeypatch.undo()  # the autouse stub off: the 2048³ matmul really runs
+    monkeypatch.setenv("NO_COLOR", "1")
+    t = json.loads(cli("verify", spec, "--format", "json").stdout)["totals"]
+    assert t["matmul_gflops"] > 1 and 0 < t["efficiency"] < 2
