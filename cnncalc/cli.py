@@ -11,6 +11,7 @@ from . import __version__
 COMMANDS = {
     "summary": ("cnncalc.commands.summary", "summary", "Every layer's shape, params, MACs, FLOPs and receptive field."),
     "compare": ("cnncalc.commands.compare", "compare", "Compare specs or variants side by side, by stage, or over a sweep."),
+    "diagram": ("cnncalc.commands.diagram", "diagram", "Draw the network as a Mermaid, DOT or SVG graph."),
     "kernels": ("cnncalc.commands.kernels", "kernels", "One F×F conv against stacked 3×3, factorised, dilated, separable, bottleneck."),
     "schema": ("cnncalc.commands.schema", "schema", "Print the JSON Schema of the spec language."),
     "zoo": ("cnncalc.commands.zoo", "zoo", "List the bundled networks with their params, MACs and source."),
