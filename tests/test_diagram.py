@@ -227,3 +227,40 @@ def test_svg_renders_in_headless_chromium(tmp_path, analysis):
     tinted = sum(1 for p in pixels if p[0] > 200 and p[2] < 200)  # the orange of boxes with MACs
     assert dark > 0.005 * len(pixels), "no text or outlines were drawn"
     assert tinted > 0.01 * len(pixels), "no shaded boxes were drawn"
+
+
+# -- summary --bars ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, largest, width, drawn", [
+    (8, 8, 3, "███"),   # the largest fills the width
+    (4, 8, 3, "█▌"),    # half of 3 characters: 12 eighths = one full block and 4/8
+    (3, 8, 1, "▍"),     # 3/8 of one character
+    (1, 10**9, 24, "▏"),  # anything non-zero stays visible
+    (0, 8, 3, ""),
+])
+def test_bar(value, largest, width, drawn):
+    from cnncalc.render.bars import bar
+
+    assert bar(value, largest, width) == drawn
+
+
+def test_summary_bars(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(NET)
+    r = run("summary", str(spec), "--bars")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    heavy = next(line for line in lines if "stage2.residual1.body.conv2" in line)
+    # the heaviest layer in both: 2,304 of 4,570 params (50.4 %); MACs 16·16·16·144 = 589,824 of
+    # 55,296 + 147,456 + 6,144 (stage1) + 294,912 + 589,824 + 32,768 (stage2) + 160 (dense) = 1,126,560 (52.4 %)
+    assert heavy.count("█" * 24) == 2 and "50.4 %" in heavy and "52.4 %" in heavy
+    assert not any("relu" in line for line in lines)  # no params, no MACs: left out, and said so
+    assert "8 rows without parameters or MACs not shown" in r.stdout  # per unit 2 relus and the add; pool, flatten
+    assert "Totals" in r.stdout
+
+
+def test_summary_bars_is_a_terminal_view(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(NET)
+    r = run("summary", str(spec), "--bars", "--format", "json")
+    assert r.exit_code == 2
+    assert "--bars draws in the terminal: use it with --format table" in r.stderr

@@ -17,8 +17,9 @@ COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
 @click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one row.")
 @click.option("--columns", "columns", metavar="LIST", default="",
               help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
+@click.option("--bars", is_flag=True, help="Instead of the table, bars of each layer's params and MACs.")
 @reports_errors
-def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns):
+def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
     """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
 
     SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
@@ -29,7 +30,10 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns):
       cnncalc summary net.yaml --set width=32 --input 3,160,160
       cnncalc summary net.yaml --format json | jq .totals.macs
       cnncalc summary net.yaml --depth 1 --columns flops,memory
+      cnncalc summary resnet50 --bars --depth 2
     """
+    if bars and fmt != "table":
+        raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
     chosen = COLUMNS if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
     for c in chosen:
         if c not in COLUMNS:
@@ -51,7 +55,13 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns):
 
         out = console()
         for a in analyses:
-            out.print(summary_table(a, depth=depth, columns=chosen))
+            if bars:
+                from ..render.bars import bars_table
+                from ..render.table import totals_panel
+
+                out.print(bars_table(a, depth), *([totals_panel(a)] if a.totals else []))
+            else:
+                out.print(summary_table(a, depth=depth, columns=chosen))
     else:
         from ..render import text
 
