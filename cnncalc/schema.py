@@ -60,7 +60,8 @@ def spec_schema() -> Dict[str, Any]:
     for name, cls in types:
         props = {a.name: _arg_schema(a) for a in cls.args}
         required = [a.name for a in cls.args if a.default is REQUIRED]
-        args = {"type": "object", "properties": props, "additionalProperties": False}
+        # meta keys (name, id, from, …) may also sit inside the argument mapping
+        args = {"type": "object", "properties": {**props, **meta}, "additionalProperties": False}
         if required:
             args["required"] = required
         forms = [args] if required else [args, {"type": "null"}]
