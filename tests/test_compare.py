@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import cnncalc
+from cnncalc import zoo
 from cnncalc.cli import cli
 from cnncalc.compare import (Variant, VariantError, collect, longest_path, network_input, parse_sweep,
                              parse_variant, sweep_variants)
@@ -273,6 +274,21 @@ def test_sweep_gives_the_grid_of_totals(spec):
 
     table = run("compare", spec, "--sweep", "width=16,32", "--sweep", "input=16,32").stdout
     assert table.splitlines()[2].split("┃")[1:3] == ["width ", " input "]  # title, top rule, header
+
+
+# TF-slim's MobileNet v2 table (tensorflow/models research/slim/nets/mobilenet/README.md), MACs in millions,
+# rounded down there: rows alpha 0.35, 0.5, 0.75, 1.0; columns input 128, 160, 192, 224.
+MOBILENET_V2_MMACS = [[20, 30, 43, 59], [32, 50, 71, 97], [69, 107, 153, 209], [99, 154, 221, 300]]
+
+
+@pytest.mark.skipif("mobilenet_v2" not in zoo.names(), reason="the zoo has no mobilenet_v2 spec yet")
+def test_mobilenet_v2_sweep_reproduces_the_published_grid():
+    r = run("compare", "mobilenet_v2", "--sweep", "alpha=0.35,0.5,0.75,1.0", "--sweep", "input=128,160,192,224",
+            "--format", "csv")
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [int(row["macs"]) // 10**6 for row in rows] == [m for line in MOBILENET_V2_MMACS for m in line]
+    assert [row["alpha"] for row in rows[::4]] == ["0.35", "0.5", "0.75", "1.0"]
 
 
 def test_sweep_reports_an_error_once_not_per_point(spec):
