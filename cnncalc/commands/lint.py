@@ -61,7 +61,7 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
     if config_path and not path.is_file():
         raise click.BadParameter(f"no such file: {config_path}", param_hint="--config")
     if path is not None:
-        base = base.merged(config.read_config(path))
+        base = base.merged(config.read_config(Path(os.path.relpath(path))))  # errors show a short path
     base = base.merged(_flags(select, ignore, strict, budgets))
 
     findings, failures, failed = [], [], False
@@ -79,13 +79,14 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
                                for f in found)
     if fmt == "text":
         click.echo(emit.text(findings, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")), nl=False)
-        click.echo(emit.summary(findings, len(paths)), err=True)
     else:
         click.echo(emit.FORMATS[fmt](findings), nl=False)
-    if failures:
-        raise Failure("\n".join(failures), 2)
-    if failed:
-        raise click.exceptions.Exit(1)
+    for message in failures:
+        click.echo(message, err=True)
+    if fmt == "text":
+        click.echo(emit.summary(findings, len(paths)), err=True)
+    if failures or failed:
+        raise click.exceptions.Exit(2 if failures else 1)
 
 
 def _flags(select: Optional[str], ignore: Optional[str], strict: Optional[bool], budgets: Dict[str, Any]) -> Dict[str, Any]:

@@ -125,7 +125,8 @@ def section(node: Optional[Node], where: str) -> Dict[str, Any]:
         if key in ("select", "ignore"):
             if value.kind == "map":
                 raise SpecError(f"`{where}.{key}` takes a list of rule codes", loc)
-            part[key] = codes(split_codes(value.plain()), loc, f"{where}.{key}")
+            items = value.value if value.kind == "seq" else [value]  # each code checked where it is written
+            part[key] = sum((codes(split_codes(item.plain()), item.loc, f"{where}.{key}") for item in items), ())
         elif key == "strict":
             if not isinstance(value.value, bool):
                 raise SpecError(f"`{where}.strict` must be true or false, got {value.plain()!r}", loc)
@@ -145,7 +146,8 @@ def _budgets(node: Node, where: str) -> Dict[str, Optional[int]]:
         raise SpecError(f"`{where}` must be a mapping like {{params: 25M, peak-memory: 512MiB}}", node.loc)
     out: Dict[str, Optional[int]] = {}
     for name, value in node.value.items():
-        out[budget_name(name, node.key_loc(name), where)] = budget_value(name, value.plain(), value.loc, where)
+        key = budget_name(name, node.key_loc(name), where)
+        out[key] = budget_value(key, value.plain(), value.loc, f"{where}.{name}")
     return out
 
 
@@ -156,13 +158,14 @@ def budget_name(name: str, loc: Optional[Location], where: str) -> str:
     return key
 
 
-def budget_value(name: str, value: Any, loc: Optional[Location], where: str) -> Optional[int]:
+def budget_value(key: str, value: Any, loc: Optional[Location], where: str) -> Optional[int]:
+    """A budget limit (None lifts it); a bad number or unit is an error at `loc`."""
     if value is None:
         return None
     try:
-        return parse_quantity(value, BUDGETS[budget_name(name, loc, where)][1])
+        return parse_quantity(value, BUDGETS[key][1])
     except ValueError as e:
-        raise SpecError(f"`{where}.{name}`: {e}", loc) from None
+        raise SpecError(f"`{where}`: {e}", loc) from None
 
 
 def _rule_options(node: Node, where: str) -> Dict[str, Dict[str, Any]]:
