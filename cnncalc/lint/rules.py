@@ -24,8 +24,21 @@ _WINDOWED = ("conv", "maxpool", "avgpool", "medianpool")
 
 
 # -- building and comparing alternatives with the core -------------------------------------------------
+_ALTERNATIVES: Dict[str, Any] = {}  # the same block used many times proposes the same change: analyse it once
+_MAX_CACHED = 4096
+
+
 def alternative(in_shape: Sequence[int], layers: Sequence[Tuple[str, Dict[str, Any]]]):
     """Analyse a chain of layers (spec type, arguments) on one input: an `Analysis` at batch 1, or None if invalid."""
+    key = repr((tuple(in_shape), layers))
+    if key not in _ALTERNATIVES:
+        if len(_ALTERNATIVES) >= _MAX_CACHED:
+            _ALTERNATIVES.clear()
+        _ALTERNATIVES[key] = _analyse_chain(in_shape, layers)
+    return _ALTERNATIVES[key]
+
+
+def _analyse_chain(in_shape, layers):
     from ..errors import SpecError
 
     try:
@@ -183,7 +196,7 @@ class EvenKernel(Rule):
                 continue
             layer = info.node.layer
             ins = ctx.input_shape(info)
-            even = [s == 1 and d * (k - 1) % 2 == 1 and (lo != hi or abs(o - n) == 1)
+            even = [s == 1 and d * (k - 1) % 2 == 1 and (lo != hi or lo > 0 and abs(o - n) == 1)
                     for k, s, d, (lo, hi), n, o in zip(layer.kernel_, layer.stride_, layer.dilation_, layer.pads_,
                                                        ins[1:], info.output[1:])]
             if not any(even):
@@ -241,7 +254,7 @@ class PoolGap(Rule):
             kernel = [max(e, s) for e, s in zip(extent, layer.stride_)]
             fixed = alternative(ctx.input_shape(info), [(info.type, {**args_of(layer), "kernel": kernel, "dilation": 1}
                                                          if info.type == "maxpool" else {**args_of(layer), "kernel": kernel})])
-            fix = None if fixed is None else (f"kernel: {_arg(kernel)} reads every pixel (output {fmt_shape(info.output[1:])}"
+            fix = None if fixed is None else (f"kernel: {_arg(kernel)} leaves no gaps between windows (output {fmt_shape(info.output[1:])}"
                                               f" → {fmt_shape(fixed.totals.output[1:])})")
             yield self.finding(info, msg, fix)
 
@@ -272,7 +285,7 @@ class InputStride(Rule):
         spatial = [i for i in ctx.layers if not i.receptive_field.is_global and len(i.output) == len(net.input)]
         if not spatial or len(net.input) < 2:
             return
-        deepest = max(spatial, key=lambda i: prod(i.receptive_field.stride))
+        deepest = max(spatial, key=lambda i: i.receptive_field.stride)  # per axis, H first
         stride = deepest.receptive_field.stride
         sizes = net.input[1:]
         if all(s.denominator != 1 or n % s == 0 for n, s in zip(sizes, stride)):
