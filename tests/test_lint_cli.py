@@ -269,3 +269,11 @@ def test_rules_explains_one(cli, arg):
 def test_rules_unknown(cli, arg, message):
     r = cli("rules", arg)
     assert r.exit_code == 2 and message in r.stderr
+
+
+def test_readme_rules_table_is_current(cli):
+    """The README's table is `cnncalc rules --format markdown`; regenerate it after changing a rule."""
+    table = cli("rules", "--format", "markdown").stdout
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert table.count("\n") == len(REGISTRY) + 2
+    assert table in readme

@@ -11,8 +11,10 @@ from ._common import Failure, reports_errors
 
 @click.command()
 @click.argument("code", required=False, metavar="[CODE]")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="markdown: the rules table of the README.")
 @reports_errors
-def rules(code: Optional[str]):
+def rules(code: Optional[str], fmt: str):
     """List every lint rule (code, name, default severity, why), or explain one.
 
     \b
@@ -24,6 +26,9 @@ def rules(code: Optional[str]):
     from ..lint import REGISTRY
     from ..lint.config import codes
 
+    if code is None and fmt == "markdown":
+        click.echo(markdown_table(), nl=False)
+        return
     if code is None:
         width = max(len(r.name) for r in REGISTRY.values())
         for c in sorted(REGISTRY):
@@ -45,4 +50,13 @@ def explain(rule) -> str:
         lines += ["", "Options (config `rules: {" + rule.code + ": {...}}`):"]
         lines += [f"  {name} = {opt.default!r}: {opt.doc}" for name, opt in rule.options.items()]
     lines += ["", "Fails:", textwrap.indent(doc.bad, "    ").rstrip(), "", "Passes:", textwrap.indent(doc.good, "    ").rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """Every rule as a Markdown table row, generated from the registry (the README embeds this output)."""
+    from ..lint import REGISTRY
+
+    lines = ["| code | name | severity | reports |", "|---|---|---|---|"]
+    lines += [f"| {c} | `{REGISTRY[c].name}` | {REGISTRY[c].severity.value} | {REGISTRY[c].doc.what} |" for c in sorted(REGISTRY)]
     return "\n".join(lines) + "\n"

@@ -130,8 +130,8 @@ class InvalidShape(Rule):
 
 @register
 class DroppedPixels(Rule):
-    """A conv or pool whose windows never reach the last rows or columns of its input:
-    (N + 2P − F) is not a multiple of the stride S, so floor division drops the remainder.
+    """A conv or pool whose windows never reach the last rows or columns of its input: (N + 2P − F) / S
+    leaves a remainder that covers real pixels, not only padding.
 
     Why: those input pixels influence nothing downstream; usually a padding or input size that is off by one.
 
