@@ -16,7 +16,7 @@ from . import expr
 from .errors import Location, SpecError
 from .layers import REGISTRY, Layer
 from .network import INPUT, Group, LayerNode, Network, check_input
-from .source import Node, did_you_mean
+from .source import Node, did_you_mean, paused_gc
 
 MAX_LAYERS = 100_000  # after expansion
 MAX_REPEAT = 10_000  # one repeat's count
@@ -77,6 +77,7 @@ class _Ctx:
     stack: Tuple[str, ...] = ()  # blocks being expanded, to refuse recursion
 
 
+@paused_gc()
 def expand(root: Node, filename: str, overrides: Dict[str, Any]) -> Network:
     return _Expander(root, filename).run(overrides)
 

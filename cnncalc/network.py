@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import Location, SpecError
 from .layers import Layer, Shape
+from .source import paused_gc
 
 INPUT = -1  # the index that stands for the network input in `LayerNode.inputs`
 
@@ -52,6 +53,7 @@ class Network:
     lint: Any = None  # the spec's `lint:` section (a source Node), for `cnncalc lint`
     root: Any = None  # the spec's source Node
 
+    @paused_gc()
     def analyze(self, batch: int = 1, dtype: str = "float32", input: Optional[Sequence[int]] = None):
         """Shapes, parameters, MACs, FLOPs, memory and receptive fields of every layer: an `Analysis`."""
         from .analysis import analyze
