@@ -206,3 +206,26 @@ def test_network_exposes_the_graph():
     assert net.nodes[3].inputs == [1, 2]  # concat of b and c
     assert net.output == len(net.nodes) - 1
     assert net.consumers()[0] == [1, 2, 4]  # a feeds b, c and the sum
+
+
+def test_gc_is_paused_only_while_loading_and_analysing():
+    # loading and analysis pause the cyclic GC (it made them superlinear) and always restore its state
+    import gc
+
+    from cnncalc.source import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    cnncalc.load(BRANCHY).analyze()
+    assert gc.isenabled()
+    with pytest.raises(cnncalc.SpecError):
+        cnncalc.load("input: [3, 8, 8]\nlayers: [reluu]\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        cnncalc.load(BRANCHY).analyze()
+        assert not gc.isenabled()  # a caller's choice to run without the GC is kept
+    finally:
+        gc.enable()
