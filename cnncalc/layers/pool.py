@@ -150,7 +150,8 @@ class _AdaptivePool(Layer):
         axes = []
         for n, o in zip(sizes, self.out_):
             longest = max(e - s for s, e in adaptive_windows(n, o))
-            axes.append(Window(Fraction(n, o), Fraction(longest - 1, 2), longest - 1))
+            # window i spans [⌊i·n/o⌋, ⌈(i+1)·n/o⌉): centred near (i + ½)·n/o − ½, reading at most `longest` units
+            axes.append(Window(Fraction(n, o), Fraction(n - o, 2 * o), longest - 1))
         return axes
 
 
