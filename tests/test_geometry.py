@@ -254,3 +254,15 @@ def test_linear_upsample_reads_two_neighbours_only_where_it_resizes(analyze):
     a = analyze("input: [1, 8, 8]\nlayers:\n  - upsample: {scale: [1, 2], mode: bilinear}\n")
     f = a.layers[0].receptive_field
     assert (f.size, f.stride) == (fr(1, 2), (Fraction(1), Fraction(1, 2)))
+
+
+def test_adaptive_pool_receptive_field(analyze):
+    # 6 → 3: windows [0,2) [2,4) [4,6): r 2, S 2, centres ½ + 2j, so P = (2 − 1)/2 − ½ = 0 (exact)
+    a = analyze("input: [1, 6]\nlayers:\n  - adaptive_avgpool: 3\n")
+    assert rf(a.layers[0]) == (fr(2), fr(2), fr(0), True)
+    # 5 → 3: windows [0,2) [1,4) [3,5): r = the longest, 3; S = 5/3. Their centres ½, 2, 3½ are symmetric about the
+    # middle input 2, so the affine fit is centre 5/3·j + (5 − 3)/(2·3) = 1/3 + 5/3·j (middle output → input 2):
+    # P = (3 − 1)/2 − 1/3 = 2/3
+    a = analyze("input: [1, 5]\nlayers:\n  - adaptive_maxpool: 3\n")
+    assert rf(a.layers[0]) == (fr(3), (Fraction(5, 3),), (Fraction(2, 3),), True)
+    assert a.layers[0].receptive_field.centres() == (Fraction(1, 3),)
