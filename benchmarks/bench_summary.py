@@ -24,13 +24,14 @@ sys.path.insert(0, ROOT)
 
 ZOO_RESNET50 = os.path.join(ROOT, "cnncalc", "specs", "resnet50.yaml")
 
-# Used only when the zoo has no resnet50.yaml yet: torchvision's ResNet-50 (v1.5, stride on the 3×3 conv).
+# Used only when the zoo has no resnet50.yaml: torchvision's ResNet-50 (v1.5, stride on the 3×3 conv), which gives
+# the same 25,557,032 params and 4,089,184,256 MACs as the zoo's spec.
 RESNET50_FALLBACK = """
 name: resnet50
 input: [3, 224, 224]
 blocks:
   bottleneck:
-    args: {width: null, stride: 1}
+    args: {width: null, stride: 1, project: false}
     layers:
       - residual:
           body:
@@ -42,32 +43,20 @@ blocks:
             - relu
             - conv: {out: '${width * 4}', kernel: 1, bias: false}
             - bn
-          shortcut:
-            - conv: {out: '${width * 4}', kernel: 1, stride: $stride, bias: false}
-            - bn
-      - relu
-  identity:
-    args: {width: null}
-    layers:
-      - residual:
-          body:
-            - conv: {out: $width, kernel: 1, bias: false}
-            - bn
-            - relu
-            - conv: {out: $width, kernel: 3, padding: 1, bias: false}
-            - bn
-            - relu
-            - conv: {out: '${width * 4}', kernel: 1, bias: false}
-            - bn
+          shortcut:          # a projection on a stage's first block, identity (no layers) on the others
+            - repeat: '${1 if project else 0}'
+              layers:
+                - conv: {out: '${width * 4}', kernel: 1, stride: $stride, bias: false}
+                - bn
       - relu
 layers:
   - conv: {out: 64, kernel: 7, stride: 2, padding: 3, bias: false}
   - bn
   - relu
   - maxpool: {kernel: 3, stride: 2, padding: 1}
-""" + "".join(f"""  - bottleneck: {{width: {w}, stride: {s}}}
+""" + "".join(f"""  - bottleneck: {{width: {w}, stride: {s}, project: true}}
   - repeat: {n - 1}
-    layers: [identity: {w}]
+    layers: [bottleneck: {{width: {w}}}]
 """ for w, s, n in ((64, 1, 3), (128, 2, 4), (256, 2, 6), (512, 2, 3))) + """  - global_avgpool
   - flatten
   - dense: 1000
