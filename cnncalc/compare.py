@@ -190,13 +190,14 @@ def sweep_variants(base: Variant, sweeps: Sequence[Tuple[str, List[Any]]]) -> Li
                 shape = value
             else:
                 settings[name] = value
-        label = " ".join(f"{n}={_plain(v)}" for n, v in zip(names, point))
+        label = " ".join(f"{n}={setting_text(v)}" for n, v in zip(names, point))
         out.append(Variant(base.spec, tuple(settings.items()), shape, label))
     return out
 
 
-def _plain(value: Any) -> str:
-    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+def setting_text(value: Any, sep: str = "x") -> str:
+    """A setting as written on one line: shapes as 3x160x160 (or with `sep`), everything else as str()."""
+    return sep.join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 # -- collecting ----------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def comparison_dict(comparison, by_stage: bool = False) -> Dict[str, Any]:
 
 def render_csv(comparison) -> str:
     """One row per item: its settings, every metric exactly, then each ratio to the first item."""
-    from ..compare import METRICS, RATIO_KINDS
+    from ..compare import METRICS, RATIO_KINDS, setting_text
     from ..render.text import _axes_cell
 
     items = comparison.items
@@ -199,13 +199,9 @@ def render_csv(comparison) -> str:
             values.append(v)
         s = item.variant.settings
         writer.writerow([item.label, item.analysis.network.name, "x".join(map(str, item.analysis.network.input))]
-                        + [_csv_setting(s.get(k, "")) for k in settings] + values
+                        + [setting_text(s.get(k, "")) for k in settings] + values
                         + ["" if item.ratios[k] is None else round(item.ratios[k], 6) for k in ratio_keys])
     return out.getvalue()
-
-
-def _csv_setting(value: Any) -> Any:
-    return "x".join(map(str, value)) if isinstance(value, list) else value
 
 
 def emit(comparison, grid: Grid, fmt: str, by_stage: bool = False) -> None:
@@ -252,7 +248,7 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
       cnncalc compare resnet50 resnet50@input=160 --by-stage
       cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
     """
-    from ..compare import collect, load_variant, parse_sweep, parse_variant, sweep_variants
+    from ..compare import collect, load_variant, parse_sweep, parse_variant, setting_text, sweep_variants
 
     base_vars, base_input = parse_set(sets), parse_shape(input_shape)
     variants = [parse_variant(s).over(base_vars, base_input) for s in specs]
@@ -269,13 +265,10 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
     if sweeps:
         names = [s.partition("=")[0].strip() for s in sweeps]
         grid = rows_grid(result, SWEEP_KEYS, f"{variants[0].spec} sweep — {title}", names,
-                         lambda item: [_setting_text(item.variant.settings[n]) for n in names])
+                         lambda item: [setting_text(item.variant.settings[n], "×") for n in names])
     elif by_stage:
         grid = stages_grid(result, f"By stage — {title}")
     else:
         grid = columns_grid(result, COMPARE_KEYS, f"Comparison — {title}")
     emit(result, grid, fmt, by_stage)
 
-
-def _setting_text(value: Any) -> str:
-    return "×".join(map(str, value)) if isinstance(value, list) else str(value)
