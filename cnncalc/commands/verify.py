@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 
 import click
 
+from ..analysis import Analysis
 from ..errors import SpecError
 from ._common import Failure, console, load_network, reports_errors, spec_options
 
@@ -58,7 +59,7 @@ class LayerCheck:
 class Report:
     """Everything one verify run measured (seconds, bytes) beside what the analysis predicted."""
 
-    analysis: object
+    analysis: Analysis
     seed: int
     layers: List[LayerCheck] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)  # located messages, one per failed check
@@ -110,7 +111,10 @@ def run(analysis, seed: int = 0, weights_path: Optional[str] = None, progress=No
     try:
         start = time.perf_counter()
         progress(0, "initialising weights")
-        weights = fw.load_weights(weights_path) if weights_path else fw.init_weights(analysis, seed, analysis.dtype)
+        if weights_path:  # cast once to the run's dtype, not in every layer call
+            weights = {k: w.astype(analysis.dtype, copy=False) for k, w in fw.load_weights(weights_path).items()}
+        else:
+            weights = fw.init_weights(analysis, seed, analysis.dtype)
         report.init_seconds = time.perf_counter() - start
         report.params_allocated, report.buffers_allocated = fw.weight_counts(analysis, weights)
         problems = fw.check_weights(analysis, weights)
