@@ -10,8 +10,8 @@ Weights are a dict of arrays keyed "<layer name>.<weight name>" with PyTorch's w
 conv_transpose (C_in, C_out/groups, *k), dense (out, in). `save_weights` / `load_weights` keep them in an
 uncompressed .npz file under the same keys, so weights trained elsewhere can be run.
 
-This module is callable, `cnncalc.forward(net, x)` is `cnncalc.forward.forward(net, x)`: importing the
-module as `cnncalc.forward` must not shadow the function of the same name.
+The module itself is callable: `cnncalc.forward(net, x)` calls `forward` below. (Importing this submodule
+binds the name `cnncalc.forward` to the module, so the module has to behave as the function.)
 """
 from __future__ import annotations
 
