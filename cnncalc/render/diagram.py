@@ -205,12 +205,13 @@ def layout(g: Graph) -> Tuple[List[_Place], List[List[int]]]:
 
 def _order(places: List[_Place], rows: List[List[int]]) -> None:
     """Barycentre ordering, down then up, a few rounds: fewer crossings, long edges beside the main chain."""
+    pos = {i: k for row in rows for k, i in enumerate(row)}
     for _ in range(4):
         for sweep, neighbours in ((rows[1:], "preds"), (rows[-2::-1], "succs")):
             for row in sweep:
-                pos = {i: k for r in rows for k, i in enumerate(r)}
                 row.sort(key=lambda i: (_mean([pos[j] for j in getattr(places[i], neighbours)], pos[i]),
                                         places[i].box is None, pos[i]))
+                pos.update((i, k) for k, i in enumerate(row))
 
 
 def _assign_x(places: List[_Place], rows: List[List[int]]) -> None:
