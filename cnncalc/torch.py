@@ -261,7 +261,8 @@ class UnsupportedError(ValueError):
 
 
 # -- names: layer name ↔ module path -------------------------------------------------------------------------------
-RESERVED = frozenset(dir(nn.Sequential)) | frozenset(keyword.kwlist) | {"steps", "output", "name"}  # + Graph's own
+# attributes of the containers build() and export use, Graph's own, and Python keywords (for exported attribute access)
+RESERVED = frozenset(dir(nn.Sequential)) | frozenset(dir(nn.ModuleDict)) | frozenset(keyword.kwlist) | {"steps", "output", "name"}
 
 
 def segment(name: str) -> str:
