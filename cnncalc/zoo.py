@@ -54,8 +54,9 @@ def resolve(arg: str) -> Found:
     if path.suffix not in (".yaml", ".yml") and "/" not in arg:
         if arg in variants():
             return variants()[arg]
-        if (ZOO_DIR / f"{arg}.yaml").is_file() and ZOO_DIR / f"{arg}.yaml" != VARIANTS:
-            return Found(ZOO_DIR / f"{arg}.yaml", {})
+        spec = ZOO_DIR / f"{arg}.yaml"
+        if spec.is_file() and spec != VARIANTS:
+            return Found(spec, {})
     hint = did_you_mean(path.stem, names()) if path.suffix not in (".yaml", ".yml") else None
     raise SpecError(f"no such file or zoo network: {arg}", hint=hint or "`cnncalc zoo` lists the bundled networks")
 

@@ -272,6 +272,8 @@ def test_variants_file_names_existing_specs():
         assert found.path.is_file(), name
         assert found.name == name
         assert name not in {p.stem for p in zoo.ZOO_DIR.glob("*.yaml")}, f"{name} is both a file and a variant"
+    with pytest.raises(cnncalc.SpecError, match="no such file or zoo network: variants"):
+        zoo.resolve("variants")  # the index itself is not a network
 
 
 # -- cnncalc zoo and the README ----------------------------------------------------------------------------------
