@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
+from cnncalc import zoo
 from cnncalc.lint import REGISTRY, Settings, Severity, lint
 from cnncalc.lint.core import parse_doc
 
@@ -197,3 +198,18 @@ def test_budgets_scale_with_batch_and_dtype():
     a = cnncalc.load(text).analyze(batch=4, dtype="float16")
     f = lint(a, Settings(budgets={"peak-memory": 1 << 20}))
     assert [x.code for x in f] == ["CNN304"] and "(1,146,880)" in f[0].message
+
+
+def test_large_kernel_in_3d():
+    # 5×5×5, 32 → 32, no bias: 125·32·32 = 128,000; two 3×3×3: 2·27·32·32 = 55,296 (−57 %).
+    f = _one("input: [32, 16, 16, 16]\nlayers:\n  - conv: {out: 32, kernel: 5, padding: 2, bias: false}\n", "CNN201")
+    assert f.message == "5×5×5 conv (out 32): two stacked 3×3×3 convs see the same field"
+    assert f.fix == "replace it with two 3×3×3 convs (out 32): −57% params (128,000 → 55,296), −57% MACs, same receptive field"
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_zoo_networks_lint_without_errors(name):
+    """Every bundled network is valid: linting it must not crash and must find nothing error-level."""
+    findings = lint(cnncalc.load(name).analyze())
+    assert [f for f in findings if f.severity is Severity.ERROR] == []
+    assert all(f.loc.file == name and f.loc.line >= 1 for f in findings)

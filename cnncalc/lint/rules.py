@@ -8,7 +8,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import Location
+from ..errors import Location, SpecError
 from ..layers import REGISTRY as LAYERS
 from ..layers.activation import Activation
 from ..layers.base import AXIS_NAMES
@@ -20,7 +20,6 @@ _HERE = Location("<lint>", 1, 1)
 _UNITS = {"L": ("unit", "units"), "D": ("slice", "slices"), "H": ("row", "rows"), "W": ("column", "columns")}
 _SPELLED = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _PASS_THROUGH = ("dropout", "identity")  # layers that change nothing a rule looks at
-_WINDOWED = ("conv", "maxpool", "avgpool", "medianpool")
 
 
 # -- building and comparing alternatives with the core -------------------------------------------------
@@ -39,8 +38,6 @@ def alternative(in_shape: Sequence[int], layers: Sequence[Tuple[str, Dict[str, A
 
 
 def _analyse_chain(in_shape, layers):
-    from ..errors import SpecError
-
     try:
         nodes = [LayerNode(f"{kind}{i + 1}", LAYERS[kind].create(dict(args), {}, _HERE), [i - 1], _HERE)
                  for i, (kind, args) in enumerate(layers)]
