@@ -253,18 +253,27 @@ def peak_live_bytes(net: Network, tensor_bytes: Dict[int, int]) -> int:
     While a layer runs, its inputs and its new output are live; the network input counts until its last reader,
     the network output is never freed. Every output is counted as a new buffer (no in-place ops, no views).
     """
+    return live_at_peak(net, tensor_bytes)[0]
+
+
+def live_at_peak(net: Network, tensor_bytes: Dict[int, int]) -> Tuple[int, List[int]]:
+    """(peak bytes, the tensors live at the peak: INPUT or node indices), by the rules of `peak_live_bytes`."""
     last_use: Dict[int, int] = {}
     for i, node in enumerate(net.nodes):
         for j in node.inputs:
             last_use[j] = i
-    live = tensor_bytes[INPUT]
-    peak = live
+    live, tensors = tensor_bytes[INPUT], {INPUT}
+    peak, at_peak = live, [INPUT]
     for i, node in enumerate(net.nodes):
         live += tensor_bytes[i]
-        peak = max(peak, live)
+        tensors.add(i)
+        if live > peak:
+            peak, at_peak = live, sorted(tensors)
         for j in set(node.inputs):
             if last_use.get(j) == i and j != net.output:
                 live -= tensor_bytes[j]
+                tensors.discard(j)
         if i not in last_use and i != net.output:  # a dead end: nothing reads it
             live -= tensor_bytes[i]
-    return peak
+            tensors.discard(i)
+    return peak, at_peak
