@@ -213,3 +213,28 @@ def test_zoo_networks_lint_without_errors(name):
     findings = lint(cnncalc.load(name).analyze())
     assert [f for f in findings if f.severity is Severity.ERROR] == []
     assert all(f.loc.file == name and f.loc.line >= 1 for f in findings)
+
+
+def test_peak_memory_names_the_tensors_live_at_the_peak():
+    # Each tensor is 16·64·64·4 = 262,144 B. While relu1 runs, the input (kept for the add), conv1's output (relu1's
+    # input) and relu1's output are live: 786,432 B, the peak; the add later holds input, relu1 and its own output,
+    # equal but not above it.
+    text = ("input: [16, 64, 64]\nlayers:\n  - residual:\n      body:\n        - conv: {out: 16, kernel: 3, padding: 1}\n"
+            "        - relu\n")
+    f = _one(text, "CNN304", Settings(budgets={"peak-memory": 512 * 1024}))
+    assert f.message == ("peak activations 768.00 KiB (786,432) exceed the budget of 512.00 KiB (524,288): 50% over; "
+                         "live at the peak: input 256.00 KiB (33%), residual1.body.conv1 256.00 KiB (33%), "
+                         "residual1.body.relu1 256.00 KiB (33%)")
+    assert (f.loc.line, f.loc.col) == (5, 11)  # the first layer among them
+
+
+@pytest.mark.parametrize("name", ["resnet50", "googlenet", "mobilenet_v2"])
+def test_live_at_peak_agrees_with_the_peak(name):
+    """The core hook the peak-memory budget uses: the tensors it names add up to Totals.peak_activation_bytes."""
+    from cnncalc.analysis import live_at_peak
+    from cnncalc.network import INPUT
+
+    a = cnncalc.load(name).analyze(batch=2)
+    sizes = {INPUT: a.totals.input_bytes, **{i.index: i.activation_bytes for i in a.layers}}
+    peak, live = live_at_peak(a.network, sizes)
+    assert peak == a.totals.peak_activation_bytes == sum(sizes[j] for j in live)

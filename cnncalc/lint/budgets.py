@@ -5,8 +5,11 @@ is not set is not checked.
 """
 from __future__ import annotations
 
-from ..analysis import DTYPE_BYTES
+from typing import List, Optional, Tuple
+
+from ..analysis import DTYPE_BYTES, LayerInfo, live_at_peak
 from ..render.units import human, human_bytes
+from ..network import INPUT
 from .config import BUDGETS
 from .core import Finding, Rule, Severity, register
 
@@ -22,9 +25,9 @@ class Budget(Rule):
     label = ""
     top_label = "largest layers"
 
-    def amount(self, info, analysis) -> int:
-        """What one layer contributes to the total, in the total's unit."""
-        return getattr(info, self.per_layer)
+    def contributors(self, ctx) -> List[Tuple[str, Optional[LayerInfo], int]]:
+        """(name, layer or None for the input, amount) of what makes up the total, largest first."""
+        return sorted(((i.name, i, getattr(i, self.per_layer)) for i in ctx.layers), key=lambda c: -c[2])
 
     def check(self, ctx, opts):
         limit = ctx.settings.budgets.get(self.budget)
@@ -36,15 +39,14 @@ class Budget(Rule):
         if value <= limit:
             return
         fmt = human if kind == "count" else human_bytes
-        top = [(i, self.amount(i, a)) for i in sorted(ctx.layers, key=lambda i: -self.amount(i, a))[:TOP]]
-        top = [(i, v) for i, v in top if v]
-        shares = ", ".join(f"{i.name} {fmt(v)} ({v / value:.0%})" for i, v in top)
+        top = [c for c in self.contributors(ctx)[:TOP] if c[2]]
+        shares = ", ".join(f"{name} {fmt(v)} ({v / value:.0%})" for name, _, v in top)
         over = f"{(value - limit) / limit:.0%} over" if limit else "the budget is 0"
         msg = f"{self.label} {fmt(value)} ({value:,}) exceed the budget of {fmt(limit)} ({limit:,}): {over}"
         msg += f"; {self.top_label}: {shares}" if shares else ""
         # the finding points at the heaviest layer, where a reader starts cutting; it is about the whole network
-        where = top[0][0].node.loc if top else a.network.input_loc
-        yield Finding(self.code, self.severity, msg, where)
+        heaviest = next((info for _, info, _ in top if info is not None), None)
+        yield Finding(self.code, self.severity, msg, heaviest.node.loc if heaviest else a.network.input_loc)
 
 
 @register
@@ -128,8 +130,15 @@ class PeakMemoryBudget(Budget):
           - conv: {out: 64, kernel: 3, padding: 1}
     """
 
-    code, name, budget, per_layer, label = "CNN304", "max-peak-memory", "peak-memory", "activation_bytes", "peak activations"
-    top_label = "largest activations"
+    code, name, budget, label = "CNN304", "max-peak-memory", "peak-memory", "peak activations"
+    top_label = "live at the peak"
+
+    def contributors(self, ctx):
+        a = ctx.analysis
+        tensor_bytes = {INPUT: a.totals.input_bytes, **{i.index: i.activation_bytes for i in ctx.layers}}
+        _, live = live_at_peak(a.network, tensor_bytes)
+        return sorted((("input", None, tensor_bytes[j]) if j == INPUT else (ctx.layers[j].name, ctx.layers[j], tensor_bytes[j])
+                       for j in live), key=lambda c: -c[2])
 
 
 @register
@@ -152,5 +161,6 @@ class ParamMemoryBudget(Budget):
 
     code, name, budget, per_layer, label = "CNN305", "max-param-memory", "param-memory", "params", "parameter memory"
 
-    def amount(self, info, analysis) -> int:
-        return info.params * DTYPE_BYTES[analysis.dtype]
+    def contributors(self, ctx):
+        size = DTYPE_BYTES[ctx.analysis.dtype]
+        return [(name, info, n * size) for name, info, n in super().contributors(ctx)]
