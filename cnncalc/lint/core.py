@@ -20,7 +20,7 @@ import enum
 import inspect
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import Location
 
@@ -155,7 +155,9 @@ class Context:
         return [self.layers[i] for i in self.consumers.get(info.index, []) if i < len(self.layers)]
 
     def input_shape(self, info) -> Tuple[int, ...]:
-        return tuple(info.node.layer.ins[0])
+        """The shape of a layer's first input in this analysis."""
+        src = self.producer(info)
+        return tuple(self.net.input) if src is None else tuple(src.output)
 
 
 def run(analysis, settings) -> List[Finding]:
@@ -171,7 +173,7 @@ def run(analysis, settings) -> List[Finding]:
     return sorted(fold(found), key=lambda f: (f.loc.line if f.loc else 0, f.loc.col if f.loc else 0, f.code))
 
 
-def fold(findings: Sequence[Finding]) -> Iterator[Finding]:
+def fold(findings: Sequence[Finding]) -> List[Finding]:
     """A block or repeat used many times yields one finding per copy at the same spec line: keep the first.
 
     The other copies' layer names are kept in `also`, so the count is visible but the output stays short.
@@ -185,9 +187,5 @@ def fold(findings: Sequence[Finding]) -> Iterator[Finding]:
             out.append(f)
         else:
             k = first[key]
-            out[k] = _with_also(out[k], f.layer)
-    return iter(out)
-
-
-def _with_also(f: Finding, layer: Optional[str]) -> Finding:
-    return replace(f, also=f.also + ((layer,) if layer else ()))
+            out[k] = replace(out[k], also=out[k].also + ((f.layer,) if f.layer else ()))
+    return out
