@@ -74,40 +74,37 @@ def _one(text, code, settings=Settings()):
     return found[0]
 
 
-def test_large_kernel_fix_matches_the_issue_example():
-    # 7×7, 64 → 64 with bias: 49·64·64 + 64 = 200,768; three 3×3: 3·(9·64·64 + 64) = 110,784 → −44.8 % ≈ −45 %.
-    # MACs per output element: 49·64 against 3·9·64 (same 56×56 output everywhere): −45 % as well.
-    f = _one("input: [64, 56, 56]\nlayers:\n  - conv: {out: 64, kernel: 7, padding: 3}\n", "CNN201")
-    assert f.fix == ("replace it with three 3×3 convs (out 64): −45% params (200,768 → 110,784), −45% MACs, "
-                     "same receptive field")
-
-
-def test_large_kernel_with_stride_keeps_the_field_and_output():
+FIXES = [
+    # 7×7, 64 → 64 with bias: 49·64·64 + 64 = 200,768; three 3×3: 3·(9·64·64 + 64) = 110,784 → −44.8 % ≈ −45 % (the
+    # issue's example). MACs per output element: 49·64 against 3·9·64 (same 56×56 output everywhere): −45 % as well.
+    pytest.param("input: [64, 56, 56]", "conv: {out: 64, kernel: 7, padding: 3}", "CNN201",
+                 "replace it with three 3×3 convs (out 64): −45% params (200,768 → 110,784), −45% MACs, same receptive field",
+                 id="three-3x3"),
     # 5×5 stride 2 'same' on 32 → 16; the stride goes on the last 3×3, so the field stays 5 and the output 16×16.
-    # Params: 25·64·64 = 102,400 against 2·9·64·64 = 73,728 (−28 %); the first 3×3 runs at 32×32, so MACs rise:
+    # Params 25·64·64 = 102,400 against 2·9·64·64 = 73,728 (−28 %); the first 3×3 runs at 32×32, so MACs rise:
     # 16·16·64·25·64 = 26,214,400 against 32·32·64·9·64 + 16·16·64·9·64 = 47,185,920 (+80 %).
-    f = _one("input: [64, 32, 32]\nlayers:\n  - conv: {out: 64, kernel: 5, stride: 2, padding: 2, bias: false}\n", "CNN201")
-    assert f.fix == "replace it with two 3×3 convs (out 64): −28% params (102,400 → 73,728), +80% MACs, same receptive field"
-
-
-def test_factorized_kernel_fix():
+    pytest.param("input: [64, 32, 32]", "conv: {out: 64, kernel: 5, stride: 2, padding: 2, bias: false}", "CNN201",
+                 "replace it with two 3×3 convs (out 64): −28% params (102,400 → 73,728), +80% MACs, same receptive field",
+                 id="strided-stack"),
     # 7×7 128 → 128, no bias: 802,816 → 1×7 + 7×1: 2·7·128·128 = 229,376 (−71 %), MACs likewise at 17×17.
-    f = _one("input: [128, 17, 17]\nlayers:\n  - conv: {out: 128, kernel: 7, padding: 3, bias: false}\n", "CNN202")
-    assert f.fix.endswith("−71% params (802,816 → 229,376), −71% MACs, same receptive field")
-
-
-def test_even_kernel_fix_is_the_odd_kernel_below():
+    pytest.param("input: [128, 17, 17]", "conv: {out: 128, kernel: 7, padding: 3, bias: false}", "CNN202",
+                 "replace it with a 1×7 conv then a 7×1 conv (out 128): −71% params (802,816 → 229,376), −71% MACs, "
+                 "same receptive field", id="factorised"),
     # 4×4 16 → 16 with bias: 16·16·16 + 16 = 4,112; 3×3: 9·16·16 + 16 = 2,320 (−44 %); field 4 → 3.
-    f = _one("input: [16, 32, 32]\nlayers:\n  - conv: {out: 16, kernel: 4, padding: same}\n", "CNN103")
-    assert f.fix == ("kernel: 3, padding: 1 keeps 32×32 symmetrically: −44% params (4,112 → 2,320), −44% MACs, "
-                     "receptive field 4×4 → 3×3")
-
-
-def test_dropped_pixels_fix_keeps_the_output():
+    pytest.param("input: [16, 32, 32]", "conv: {out: 16, kernel: 4, padding: same}", "CNN103",
+                 "kernel: 3, padding: 1 keeps 32×32 symmetrically: −44% params (4,112 → 2,320), −44% MACs, "
+                 "receptive field 4×4 → 3×3", id="odd-kernel"),
     # 1×1 stride 2 on 56 loses row 55; a 2×2 window ends on it and still gives (56 − 2) / 2 + 1 = 28.
     # Params 64·64 + 64 = 4,160 → 4·64·64 + 64 = 16,448 (+295 %).
-    f = _one("input: [64, 56, 56]\nlayers:\n  - conv: {out: 64, kernel: 1, stride: 2}\n", "CNN102")
-    assert f.fix == "kernel: 2 reads every pixel with the same 28×28 output: +295% params; or change the input size"
+    pytest.param("input: [64, 56, 56]", "conv: {out: 64, kernel: 1, stride: 2}", "CNN102",
+                 "kernel: 2 reads every pixel with the same 28×28 output: +295% params; or change the input size",
+                 id="longer-window"),
+]
+
+
+@pytest.mark.parametrize("head, layer, code, fix", FIXES)
+def test_fix_effect_is_computed_by_the_core(head, layer, code, fix):
+    assert _one(f"{head}\nlayers:\n  - {layer}\n", code).fix == fix
 
 
 def test_dense_heavy_on_vgg16():
