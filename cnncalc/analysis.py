@@ -95,6 +95,7 @@ class LayerInfo:
     receptive_field: ReceptiveField
     dropped: Optional[Tuple[int, ...]]  # input units lost per spatial axis at the far edge
     weights: Dict[str, Tuple[int, ...]]
+    activation_bytes: int  # this output, batch included, at the analysis dtype
 
     @property
     def trainable(self) -> bool:
@@ -135,6 +136,7 @@ class Row:
     flops: int
     receptive_field: ReceptiveField
     dropped: Optional[Tuple[int, ...]] = None
+    activation_bytes: int = 0  # the outputs of the row's layers, batch included
     layers: int = 1
     level: int = 0
 
@@ -175,13 +177,14 @@ class Analysis:
                 row.buffers += info.buffers
                 row.macs += info.macs
                 row.flops += info.flops
+                row.activation_bytes += info.activation_bytes
                 row.output, row.receptive_field = info.output, info.receptive_field
                 row.dropped = row.dropped or info.dropped
                 row.layers += 1
                 continue
             open_group = None
             rows.append(Row(info.name, info.type, info.output, info.params, info.buffers, info.macs, info.flops,
-                            info.receptive_field, info.dropped, level=len(groups)))
+                            info.receptive_field, info.dropped, info.activation_bytes, level=len(groups)))
         return rows
 
 
@@ -215,6 +218,7 @@ def analyze(net: Network, batch: int = 1, dtype: str = "float32") -> Analysis:
             macs=layer.macs() * batch, flops=layer.flops() * batch,
             receptive_field=rf, dropped=layer.dropped(),
             weights={k: w.shape for k, w in weights.items()},
+            activation_bytes=prod(out) * batch * DTYPE_BYTES[dtype],
         ))
     result.totals = _totals(result, shapes, fields)
     return result
@@ -229,7 +233,7 @@ def _totals(result: Analysis, shapes: Dict[int, Shape], fields: Dict[int, Recept
     layers = result.layers
     params = sum(r.params for r in layers)
     buffers = sum(r.buffers for r in layers)
-    tensor_bytes = {i: prod(s) * result.batch * size for i, s in shapes.items()}
+    tensor_bytes = {INPUT: prod(net.input) * result.batch * size, **{r.index: r.activation_bytes for r in layers}}
     return Totals(
         params=params,
         trainable_params=sum(r.params for r in layers if r.trainable),
