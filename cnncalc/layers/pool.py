@@ -22,8 +22,8 @@ class _Pool(WindowGeometry):
 
     def output_shape(self, ins):
         sizes = self.spatial_out(ins[0])
-        for (lo, hi), k, d in zip(self.pads_, self.kernel_, self.dilation_):
-            if max(lo, hi) > (d * (k - 1) + 1) // 2:
+        for (lo, hi), k in zip(self.pads_, self.kernel_):
+            if max(lo, hi) > k // 2:  # PyTorch's rule: half the kernel, whatever the dilation
                 raise self.error(f"'{self.type}' padding {max(lo, hi)} is more than half the window {k}", "padding",
                                  hint="PyTorch refuses this: pad at most kernel // 2")
         return (ins[0][0], *sizes)
