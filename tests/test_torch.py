@@ -20,9 +20,9 @@ import cnncalc  # noqa: E402
 from cnncalc import forward as fw, zoo  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
 from cnncalc.network import INPUT  # noqa: E402
+from zoo_cases import distinct_zoo_names, small_input  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
-SMALL = 64  # spatial size for the numeric comparison of zoo networks (when the spec accepts it)
 
 
 # -- the four checks ----------------------------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def check_numbers(network, seed=0):
     cnncalc's own inputs to that layer, so a difference names the layer that makes it."""
     with torch.device("meta"):  # no time spent on PyTorch's own initialisation: every value is loaded below
         model = ct.build(network).to_empty(device="cpu")
-    x = fw.random_input(network, batch=2, seed=seed)
+    x = fw.random_input(network, batch=2, seed=seed)  # calibrating batch norm on a 1×1 map needs 2 samples
     result = model.load_state_dict(ct.to_state_dict(network, fw.init_weights(network, seed)), strict=False)
     assert not result.unexpected_keys
     assert all(k.endswith(ct.BN_COUNTER) for k in result.missing_keys)  # calibrate() resets them
@@ -115,34 +115,15 @@ def check_numbers(network, seed=0):
         close(y64, model.double()(torch.from_numpy(x).double()).numpy(), f"{network.name}: output differs from PyTorch")
 
 
-def small_input(network):
-    """The spec's input shrunk to SMALL per spatial axis where its layers still fit, else the full input."""
-    shape = (network.input[0], *(min(n, SMALL) for n in network.input[1:]))
-    return shape if network.analyze(input=shape).error is None else network.input
-
-
 # -- the zoo -------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", zoo.names())
 def test_zoo_counts_match_pytorch(name):
     check_counts(cnncalc.load(name))
 
 
-def distinct_zoo_names():
-    """Zoo names, leaving out variants that expand to the same network as an earlier name (vgg_d is vgg16)."""
-    seen, names = set(), []
-    for name in zoo.names():
-        net = cnncalc.load(name)
-        fingerprint = (net.input, tuple((n.name, repr(n.layer), tuple(n.inputs)) for n in net.nodes))
-        if fingerprint not in seen:
-            seen.add(fingerprint)
-            names.append(name)
-    return names
-
-
 @pytest.mark.parametrize("name", distinct_zoo_names())
 def test_zoo_numbers_match_pytorch(name):
-    net = cnncalc.load(name)
-    check_numbers(net.with_input(small_input(net)))
+    check_numbers(small_input(cnncalc.load(name)))
 
 
 def test_resnet50_state_dict_keys_are_cnncalc_weight_keys():
