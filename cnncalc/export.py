@@ -27,6 +27,7 @@ from . import torch as ct
 from .network import Network
 
 HIDDEN = object()  # a keyword argument at its default in every instance: left out of the call
+NO_DEFAULT = object()  # a positional argument, or a keyword without a known default
 
 
 # -- the name tree ----------------------------------------------------------------------------------------------------
@@ -103,9 +104,11 @@ class Slot:
 
 @dataclass
 class Class:
+    """A generated class: its instances (same code), and per constructor value whether it is an argument."""
+
     name: str
     instances: List[Unit]
-    columns: List[object] = field(default_factory=list)  # per slot: a parameter name (str in params), a value, HIDDEN
+    columns: List[object] = field(default_factory=list)  # per slot: a Param, a literal value, or HIDDEN
     params: List[str] = field(default_factory=list)
 
     def arguments(self, unit: Unit) -> List[object]:
@@ -119,6 +122,8 @@ class Class:
 
 @dataclass(frozen=True)
 class Param:
+    """A constructor value that differs between a class's instances: an argument of its __init__."""
+
     name: str
 
 
@@ -136,10 +141,10 @@ def slots(part: Part, owner: str) -> List[Slot]:
     """Every constructor value below `part` in a fixed order; a class instance contributes its arguments."""
     if isinstance(part, Leaf):
         call = part.call
-        named = [Slot(n, v, HIDDEN, owner) for n, v in zip(positional_names(call), call.args)]
-        return named + [Slot(k, v, call.defaults.get(k, HIDDEN), owner) for k, v in call.kwargs.items()]
+        named = [Slot(n, v, NO_DEFAULT, owner) for n, v in zip(positional_names(call), call.args)]
+        return named + [Slot(k, v, call.defaults.get(k, NO_DEFAULT), owner) for k, v in call.kwargs.items()]
     if isinstance(part, Unit):
-        return [Slot(p, v, HIDDEN, owner) for p, v in zip(part.cls.params, part.cls.arguments(part))]
+        return [Slot(p, v, NO_DEFAULT, owner) for p, v in zip(part.cls.params, part.cls.arguments(part))]
     return slots_of(part.parts, owner)
 
 
@@ -340,7 +345,7 @@ def decide(cls: Class) -> None:
         values = tuple(s.value for s in column)
         first = column[0]
         if all(v == values[0] and type(v) is type(values[0]) for v in values):
-            same_default = first.default is not HIDDEN and values[0] == first.default and type(values[0]) is type(first.default)
+            same_default = values[0] == first.default and type(values[0]) is type(first.default)
             cls.columns.append(HIDDEN if same_default else values[0])
             continue
         key = repr(values)
