@@ -2,7 +2,8 @@
 
 For each network: PyTorch's parameter and buffer counts equal cnncalc's; every layer's output shape seen by a
 forward hook equals the analysed shape; MACs counted by hooks on PyTorch's conv/linear modules equal cnncalc's;
-and with the same weights cnncalc's NumPy forward equals PyTorch's, layer by layer (float32, rtol 1e-4, atol 1e-5).
+and with the same weights (batch norm's running statistics calibrated to the batch) cnncalc's NumPy forward equals
+PyTorch's: each layer in float32 on cnncalc's own inputs (rtol 1e-4, atol 1e-5), the whole network in float64.
 """
 from __future__ import annotations
 
@@ -215,6 +216,13 @@ def test_asymmetric_padding_uses_explicit_pads():
     net.analyze()
     call = ct.module_call(net.nodes[0].layer)
     assert call.cls == "PaddedConv2d" and call.kwargs["pads"] == [1, 1, 0, 1] and call.kwargs["padding"] == 0
+
+
+def test_a_difference_names_the_layer_that_makes_it(monkeypatch):
+    # the check can fail: map gelu to the exact form whatever `approximate` says, and the tanh layer is blamed
+    monkeypatch.setitem(ct.CALLS, "gelu", lambda layer, rank, d: ct.Call("nn.GELU", []))
+    with pytest.raises(AssertionError, match=r"layer gelu1 \(gelu\) differs from PyTorch"):
+        check_numbers(cnncalc.load(SEMANTICS["gelu_tanh"]))
 
 
 def test_lrn_on_a_flat_input_is_refused_with_a_reason():
