@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 NETS = ["resnet50", "vgg16", "mobilenet_v2", "inception_v3"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,22 +37,6 @@ except ImportError:  # the same work: a forward pass whose hooks record every mo
 """
 
 
-def best(fn, repeat: int) -> float:
-    fn()  # warm-up: page faults, thread pools, allocator
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def process_time(argv, repeat: int, env=None) -> float:
-    def run():
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return best(run, repeat)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("nets", nargs="*", default=NETS)
@@ -67,6 +50,7 @@ def main() -> None:
     import importlib.util
 
     import torch
+    from bench_ops import best_time  # best of `repeat` after a warm-up
 
     import cnncalc
     from cnncalc import export, forward as fw
@@ -75,6 +59,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     folder = tempfile.mkdtemp(prefix="cnncalc-bench-")
     env = {**os.environ, "PYTHONPATH": ROOT}
+
+    def process_time(argv) -> float:  # a whole process, start to exit
+        return best_time(lambda: subprocess.run(argv, check=True, capture_output=True, env=env), args.repeat)
+
     print(f"threads: {args.threads} (NumPy's BLAS and torch.set_num_threads), batch 1, best of {args.repeat}")
     print(f"{'network':<14} {'numpy s':>9} {'torch s':>9} {'ratio':>6}   {'summary s':>9} {'torchinfo s':>11} {'ratio':>6}")
     for name in args.nets:
@@ -93,17 +81,17 @@ def main() -> None:
         weights = fw.init_weights(net)
         model.load_state_dict(ct.to_state_dict(net, weights), strict=False)
         x = fw.random_input(net, batch=1)
-        t_numpy = best(lambda: fw.forward(net, x, weights), args.repeat)
+        t_numpy = best_time(lambda: fw.forward(net, x, weights), args.repeat)
         tx = torch.from_numpy(x)
 
         def run_torch():
             with torch.no_grad():
                 model(tx)
-        t_torch = best(run_torch, args.repeat)
+        t_torch = best_time(run_torch, args.repeat)
 
-        t_summary = process_time([sys.executable, "-m", "cnncalc", "summary", name], args.repeat, env)
+        t_summary = process_time([sys.executable, "-m", "cnncalc", "summary", name])
         script = TORCHINFO.format(folder=folder, module=module, cls=cls)
-        t_info = process_time([sys.executable, "-c", script], args.repeat, env)
+        t_info = process_time([sys.executable, "-c", script])
         print(f"{name:<14} {t_numpy:9.3f} {t_torch:9.3f} {t_numpy / t_torch:5.2f}×   "
               f"{t_summary:9.3f} {t_info:11.3f} {t_info / t_summary:5.1f}×", flush=True)
     print("ratio: numpy / torch forward (target ≤ 2); torchinfo process / cnncalc summary process (target ≥ 10)")
