@@ -77,9 +77,14 @@ class Network:
 
 
 def check_input(shape: Tuple, loc: Optional[Location]) -> None:
+    from math import prod
+    from .layers.base import MAX_DIM, MAX_ELEMENTS
+
     if not (1 <= len(shape) <= 4) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
         raise SpecError(f"input must be 1 to 4 positive integers ([C], [C, L], [C, H, W] or [C, D, H, W]), got {list(shape)}",
                         loc, hint="channels first, no batch: e.g. input: [3, 224, 224]")
+    if max(shape) > MAX_DIM or prod(shape) > MAX_ELEMENTS:
+        raise SpecError(f"input {list(shape)} is absurdly large (limit {MAX_ELEMENTS:,} elements)", loc)
 
 
 def load(spec: Union[str, Path], vars: Optional[Mapping[str, Any]] = None, input: Optional[Sequence[int]] = None,

@@ -250,6 +250,8 @@ def test_medianpool(layer):
     pool = layer("medianpool", (2, 9, 9), kernel=3)
     assert pool.shape == (2, 3, 3)
     assert pool.flops() == 36 * 2 * 9
+    # a 1×1 window needs no comparison: K·⌈log2 K⌉ = 1·0 = 0
+    assert layer("medianpool", (2, 9, 9), kernel=1).flops() == 0
 
 
 def test_global_pools(layer):

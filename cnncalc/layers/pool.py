@@ -79,7 +79,7 @@ class MedianPool(_Pool):
 
     def flops(self):
         k = self.window_volume()
-        return k * max(1, ceil(log2(k))) * prod(self.shape)  # a comparison sort of the window: K·⌈log2 K⌉
+        return k * ceil(log2(k)) * prod(self.shape)  # a comparison sort of the window: K·⌈log2 K⌉
 
     def forward(self, xs, w):
         from .. import ops

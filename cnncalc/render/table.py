@@ -55,9 +55,9 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
     parts = [table]
     notes = []
     if any(r.dropped for r in a.layers):
-        notes.append("⚠ pixels dropped at the edge: (N + 2P − F) is not divisible by S")
+        notes.append(units.DROPPED_NOTE)
     if any(not r.receptive_field.aligned for r in a.layers):
-        notes.append("† merged paths are misaligned (different strides or centres): the largest field is shown")
+        notes.append(units.MISALIGNED_NOTE)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
     if a.totals is not None:

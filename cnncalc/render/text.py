@@ -52,6 +52,6 @@ def render_markdown(analyses: List[Analysis], depth: Optional[int] = None) -> st
                       f"{t.macs:,} MACs, {t.flops:,} FLOPs; parameters {units.human_bytes(t.param_bytes)}, "
                       f"peak activations {units.human_bytes(t.peak_activation_bytes)}; output {units.shape(t.output)}."]
         if any(r.dropped for r in a.layers):
-            lines += ["", "⚠ pixels dropped at the edge: (N + 2P − F) is not divisible by S."]
+            lines += ["", units.DROPPED_NOTE + "."]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"

@@ -6,6 +6,9 @@ from typing import Optional, Sequence, Union
 
 Number = Union[int, float, Fraction]
 
+DROPPED_NOTE = "⚠ pixels dropped at the edge: no window reaches the last input rows/columns (S does not divide N + 2P − F)"
+MISALIGNED_NOTE = "† merged paths are misaligned (different strides or centres): the largest field is shown"
+
 
 def human(n: Number, digits: int = 2) -> str:
     """11689512 → '11.69M' (K, M, G, T are powers of 1000, as papers quote MACs and params)."""
