@@ -55,6 +55,9 @@ CASES = {
         "input: [3, -8, 8]\nlayers:\n  - relu\n",
         "<stdin>:1:8: error: input must be 1 to 4 positive integers ([C], [C, L], [C, H, W] or [C, D, H, W]), "
         "got [3, -8, 8]\n  hint: channels first, no batch: e.g. input: [3, 224, 224]"),
+    "absurd-input": (  # 3·10⁸·10⁸ = 3·10¹⁶ elements, over the 2⁴⁸ ≈ 2.8·10¹⁴ limit: refused at `input:` itself
+        "input: [3, 100000000, 100000000]\nlayers:\n  - relu\n",
+        "<stdin>:1:8: error: input [3, 100000000, 100000000] is absurdly large (limit 281,474,976,710,656 elements)"),
     "dropout-above-one": (
         "input: [3, 8, 8]\nlayers:\n  - dropout: 1.5\n",
         "<stdin>:3:14: error: dropout probability must be between 0 and 1, got 1.5"),
@@ -163,9 +166,6 @@ SHAPE_CASES = {
         "<stdin>:3:26: error: 'maxpool' padding 2 is more than half the window 2\n"
         "  hint: PyTorch refuses this: pad at most kernel // 2\n  input: input [3, 8, 8]",
         []),
-    "absurd-input": (  # 3·10⁸·10⁸ = 3·10¹⁶ elements, over the 2⁴⁸ ≈ 2.8·10¹⁴ limit: refused at `input:` itself
-        "input: [3, 100000000, 100000000]\nlayers:\n  - relu\n",
-        "<stdin>:1:8: error: input [3, 100000000, 100000000] is absurdly large (limit 281,474,976,710,656 elements)"),
     "absurd-tensor": (  # 8·10⁵ = 800,000 per axis is allowed; 8·10¹⁰ squared is 1.9·10²² elements
         "input: [3, 8, 8]\nlayers:\n  - upsample: {scale: 100000}\n  - upsample: {scale: 100000}\n",
         "<stdin>:4:5: error: 'upsample' output shape [3, 80000000000, 80000000000] is absurdly large "
