@@ -135,8 +135,16 @@ def save_weights(path, weights: Weights) -> None:
 
 def load_weights(path) -> Weights:
     """Read an .npz written by `save_weights` (or any .npz with the same keys); never unpickles."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    import zipfile
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise ValueError("it holds one array (.npy), not an .npz archive of named arrays")
+        with data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise WeightError(f"cannot read weights from {path}: {e}") from None
 
 
 # -- running ------------------------------------------------------------------------------------------

@@ -159,6 +159,20 @@ def test_trained_weights_from_npz(cli, spec, tmp_path):
     assert json.loads(r.stdout)["layers"] == []
 
 
+@pytest.mark.parametrize("write, reason", [
+    (lambda p: np.save(p, np.zeros(3)), "it holds one array (.npy), not an .npz archive of named arrays"),
+    (lambda p: np.savez(p, w=np.array([{"x": 1}], dtype=object)), "Object arrays cannot be loaded when allow_pickle=False"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), "File is not a zip file"),
+], ids=["npy", "pickled objects", "corrupt"])
+def test_unreadable_weights_exit_2_and_are_never_unpickled(cli, spec, tmp_path, write, reason):
+    path = tmp_path / "w.npz"
+    write(path)
+    path = next(tmp_path.glob("w.np*"))  # np.save names its file w.npz.npy
+    r = cli("verify", spec, "--weights", str(path))
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr == f"error: cannot read weights from {path}: {reason}\n"
+
+
 def test_the_real_matmul_reference_is_measured(cli, spec, monkeypatch):
     monkeypatch.undo()  # the autouse stub off: the 2048³ matmul really runs
     monkeypatch.setenv("NO_COLOR", "1")
