@@ -50,8 +50,9 @@ def main(argv=None):
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
     mm = 2 * n**3 / best_time(lambda: a @ b, args.repeat) / 1e9
-    print(f"cores: {os.cpu_count()}  numpy {np.__version__}  "
-          f"im2col budget {ops.COL_BUDGET / 2**20:.0f} MiB")
+    # BLAS threads spin: other busy processes on the machine slow every number here a lot.
+    print(f"cores: {os.cpu_count()}  load average: {os.getloadavg()[0]:.2f}  "
+          f"numpy {np.__version__}  im2col budget {ops.COL_BUDGET / 2**20:.0f} MiB")
     print(f"float32 matmul {n}^3: {mm:.1f} GFLOP/s\n")
 
     head = f"{'layer':32} {'out':>10} {'GMAC':>7} {'ms':>8} {'GFLOP/s':>8} {'vs matmul':>9}"
