@@ -9,7 +9,9 @@ and, for every zoo network (--zoo), the peak memory tracemalloc measured during 
 against the prediction (peak activations + params + buffers), which should stay within 1.3×.
 
 Run:  python benchmarks/bench_verify.py [NET ...] [--batch 1] [--repeat 5] [--zoo]
-The machine is shared: best-of-N times are the machine's capability, single runs are not.
+The machine is shared: best-of-N times are the machine's capability, single runs are not. Where other processes
+keep the cores busy, OpenBLAS's threads stall each other; `OPENBLAS_NUM_THREADS=1 python benchmarks/...` then
+also reports the efficiency by CPU time (one core's forward pass against one core's matmul), which they cannot skew.
 """
 from __future__ import annotations
 
@@ -39,22 +41,26 @@ def profile(net: str, batch: int, repeat: int) -> None:
     start = time.perf_counter()
     weights = init_weights(a, seed=0)
     init = time.perf_counter() - start
-    best, best_types = float("inf"), {}
+    best, best_cpu, best_types = float("inf"), float("inf"), {}
     for _ in range(repeat):
         types = collections.Counter()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         execute(a, random_input(a.network, batch), weights,
                 lambda info, y, seconds: types.update({info.type: seconds}))
         seconds = time.perf_counter() - start
+        best_cpu = min(best_cpu, time.process_time() - cpu)
         if seconds < best:
             best, best_types = seconds, types
     peak = matmul_gflops(repeat=repeat)
-    gflops = 2 * a.totals.macs / best / 1e9
+    flop = 2 * a.totals.macs
     wall = command_seconds(net, batch)
     print(f"\n{net} at batch {batch}: `cnncalc verify` {wall:.2f} s wall; weights {init:.2f} s; "
-          f"forward {best * 1e3:.1f} ms (best of {repeat})")
-    print(f"  {gflops:.1f} GFLOP/s of 2 × {a.totals.macs / 1e9:.3f} GMACs = {gflops / peak:.0%} of a 2048³ float32 "
-          f"matmul ({peak:.1f} GFLOP/s)")
+          f"forward {best * 1e3:.1f} ms wall, {best_cpu * 1e3:.1f} ms CPU (best of {repeat})")
+    print(f"  {flop / best / 1e9:.1f} GFLOP/s of 2 × {a.totals.macs / 1e9:.3f} GMACs = {flop / best / 1e9 / peak:.0%} "
+          f"of a 2048³ float32 matmul ({peak:.1f} GFLOP/s)")
+    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":  # one thread: CPU seconds are immune to other processes
+        print(f"  by CPU time: {flop / best_cpu / 1e9 / matmul_gflops(repeat=repeat, clock=time.process_time):.0%} "
+              "of the matmul's CPU-time throughput")
     total = sum(best_types.values())
     for kind, seconds in best_types.most_common():
         print(f"  {kind:18} {seconds * 1e3:8.1f} ms {seconds / total:6.1%}")

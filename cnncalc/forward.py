@@ -217,7 +217,7 @@ def forward(network: Network, x, weights: Optional[Weights] = None, return_all: 
     return (y, outputs) if return_all else y
 
 
-def matmul_gflops(n: int = 2048, repeat: int = 3) -> float:
+def matmul_gflops(n: int = 2048, repeat: int = 3, clock: Callable[[], float] = perf_counter) -> float:
     """The machine's practical float32 limit: GFLOP/s of one n×n by n×n matmul (2n³ FLOPs), best of `repeat`."""
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
@@ -225,9 +225,9 @@ def matmul_gflops(n: int = 2048, repeat: int = 3) -> float:
     np.matmul(a, b, out=out)  # warm-up: BLAS threads, page faults
     best = float("inf")
     for _ in range(repeat):
-        start = perf_counter()
+        start = clock()
         np.matmul(a, b, out=out)
-        best = min(best, perf_counter() - start)
+        best = min(best, clock() - start)
     return 2 * n ** 3 / best / 1e9
 
 
