@@ -24,7 +24,7 @@ MAX_BLOCK_DEPTH = 32  # blocks using blocks
 MAX_VALUE_ITEMS = 4_096  # elements of one evaluated argument value (stops aliased-list bombs)
 
 TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "lint")
-META_KEYS = ("name", "id", "from", "trainable", "lint-ignore")
+META_KEYS = ("name", "id", "from", "trainable", "lint-ignore", "when")
 STRUCTURES = ("repeat", "residual", "parallel")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -195,30 +195,30 @@ class _Expander:
                 if len(keys) != 1:
                     found = f"found {', '.join(keys)}" if keys else "found none"
                     raise SpecError(f"a layer entry needs exactly one type key; {found}", entry.loc,
-                                    hint="write `- conv: {out: 64, kernel: 3}`; `name`, `id`, `from`, `trainable` and `lint-ignore` sit beside it")
+                                    hint="write `- conv: {out: 64, kernel: 3}`; `name`, `id`, `from`, `trainable`, `lint-ignore` and `when` sit beside it")
                 kind = keys[0]
                 args, loc = entry.value[kind], entry.key_loc(kind)
-                if args.kind == "map" and kind in REGISTRY and any(k in META_KEYS for k in args.value):
-                    args, meta = _split_meta(args, meta)
+                if args.kind == "map" and (kind in REGISTRY or kind in self.blocks):
+                    # meta keys may sit inside the argument mapping, unless a block declares an argument by that name
+                    declared = self.blocks[kind][0] if kind in self.blocks else ()
+                    if any(k in META_KEYS and k not in declared for k in args.value):
+                        args, meta = _split_meta(args, meta, declared)
         else:
             raise SpecError("a layer entry is a name (`- relu`) or a mapping (`- conv: {out: 64, kernel: 3}`)", entry.loc)
 
         if kind not in REGISTRY and kind not in self.blocks and kind not in STRUCTURES:
             known = list(REGISTRY) + list(self.blocks) + list(STRUCTURES)
             raise SpecError(f"unknown layer type or block '{kind}'", loc, hint=did_you_mean(kind, known) or "`cnncalc schema` lists the layer types")
-        counts[kind] += 1
+        counts[kind] += 1  # counted even when left out by `when:`, so positional names stay stable across variants
+        if "when" in meta and not self.flag(meta["when"], "when", ctx):
+            return prev
         segment = self.meta_str(meta, "name", ctx, _SEGMENT) or f"{kind}{counts[kind]}"
         if segment in names:
             raise SpecError(f"duplicate name '{segment}' in this list (first at line {names[segment].line})", meta.get("name", entry).loc)
         names[segment] = loc
         full = ctx.prefix + segment
         src = self.sources(meta.get("from"), ctx)
-        trainable = ctx.trainable
-        if "trainable" in meta:
-            flag = self.value(meta["trainable"], ctx.env)
-            if not isinstance(flag, bool):
-                raise SpecError(f"`trainable` must be true or false, got {flag!r}", meta["trainable"].loc)
-            trainable = trainable and flag
+        trainable = ctx.trainable and ("trainable" not in meta or self.flag(meta["trainable"], "trainable", ctx))
         ignore = ctx.ignore | self.ignores(meta.get("lint-ignore"), ctx)
         ctx = replace(ctx, trainable=trainable, ignore=ignore)
 
@@ -243,6 +243,12 @@ class _Expander:
                 raise SpecError(f"duplicate id '{ident}' (first at line {first.line})", meta["id"].loc)
             ctx.scope.ids[ident] = (out, meta["id"].loc)
         return out
+
+    def flag(self, node: Node, key: str, ctx: _Ctx) -> bool:
+        value = self.value(node, ctx.env)
+        if not isinstance(value, bool):
+            raise SpecError(f"`{key}` must be true or false, got {value!r}", node.loc, hint="e.g. `when: $bn` or `when: '${depth > 18}'`")
+        return value
 
     def meta_str(self, meta: Dict[str, Node], key: str, ctx: _Ctx, pattern) -> Optional[str]:
         if key not in meta:
@@ -467,13 +473,14 @@ class _Expander:
         return path[seen[i]:] + [i]
 
 
-def _split_meta(args: Node, meta: Dict[str, Node]) -> Tuple[Node, Dict[str, Node]]:
-    """Let `name`, `id`, `from`, … sit inside a layer's argument mapping too (no layer has arguments by those names)."""
+def _split_meta(args: Node, meta: Dict[str, Node], declared=()) -> Tuple[Node, Dict[str, Node]]:
+    """Let `name`, `id`, `from`, … sit inside an entry's argument mapping too (no layer has arguments by those names)."""
+    is_meta = {k: k in META_KEYS and k not in declared for k in args.value}
     for key in args.value:
-        if key in META_KEYS and key in meta:
-            raise SpecError(f"`{key}` is given twice for this layer", args.key_loc(key))
-    inner = {k: v for k, v in args.value.items() if k not in META_KEYS}
-    moved = {k: v for k, v in args.value.items() if k in META_KEYS}
+        if is_meta[key] and key in meta:
+            raise SpecError(f"`{key}` is given twice for this entry", args.key_loc(key))
+    inner = {k: v for k, v in args.value.items() if not is_meta[k]}
+    moved = {k: v for k, v in args.value.items() if is_meta[k]}
     return Node("map", inner, args.loc, {k: args.key_loc(k) for k in inner}), {**meta, **moved}
 
 

@@ -49,7 +49,8 @@ def _meta() -> Dict[str, Any]:
     ids = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
     return {"name": {"type": "string", "description": "row label"}, "id": {"type": "string", "description": "a handle for `from:`"},
             "from": {**ids, "description": "input id(s); `input` is the network input"},
-            "trainable": {"type": "boolean"}, "lint-ignore": {**ids, "description": "lint codes silenced here"}}
+            "trainable": {"anyOf": [{"type": "boolean"}, _REF]}, "lint-ignore": {**ids, "description": "lint codes silenced here"},
+            "when": {"anyOf": [{"type": "boolean"}, _REF], "description": "include this entry only when true"}}
 
 
 def spec_schema() -> Dict[str, Any]:

@@ -124,6 +124,54 @@ layers:
     assert info["add1"].inputs == ["act", "side"]
 
 
+WHEN = """
+input: [3, 8, 8]
+vars: {bn: false}
+blocks:
+  cbr:
+    args: {out: null, name: x}      # a block argument called `name` stays an argument
+    layers: [conv: {out: $out, kernel: 3, padding: 1}, relu]
+layers:
+  - conv: {out: 8, kernel: 3}
+  - bn: {when: $bn}
+  - relu
+  - {name: pool, when: '${not bn}', maxpool: 2}
+  - cbr: {out: 4, name: stem, id: s}
+  - cbr: {out: 4, id: t, when: false}
+  - relu: {from: s}
+"""
+
+
+def test_when_includes_an_entry_only_when_true_and_keeps_names_stable(analyze):
+    off = analyze(WHEN)
+    # conv1 8×6×6, relu1, pool 8×3×3, cbr1 (its own `name` argument stays an argument: the row is cbr1), relu2
+    assert [i.name for i in off.layers] == ["conv1", "relu1", "pool", "cbr1.conv1", "cbr1.relu1", "relu2"]
+    assert shapes(off)["pool"] == (8, 3, 3) and shapes(off)["relu2"] == (4, 3, 3)
+    on = analyze(WHEN, vars={"bn": True})
+    # bn1 appears, the pool leaves; relu1 keeps its name because bn1 was counted either way
+    assert [i.name for i in on.layers][:3] == ["conv1", "bn1", "relu1"] and "pool" not in shapes(on)
+
+
+def test_when_must_be_a_boolean():
+    with pytest.raises(cnncalc.SpecError) as e:
+        cnncalc.load("input: [3, 8, 8]\nlayers:\n  - relu: {when: 1}\n")
+    assert str(e.value.loc) == "<string>:3:18" and "`when` must be true or false, got 1" in e.value.message
+
+
+def test_meta_keys_inside_a_block_argument_mapping(analyze):
+    a = analyze("""
+input: [3, 8, 8]
+blocks:
+  unit: {args: {out: null}, layers: [conv: {out: $out, kernel: 1}]}
+layers:
+  - unit: {out: 4, name: stem, id: s}
+  - unit: {out: 4, from: input, id: unit2}
+  - add: {from: [s, unit2]}
+""")
+    assert [i.name for i in a.layers] == ["stem.conv1", "unit2.conv1", "add1"]
+    assert a.layers[-1].inputs == ["stem.conv1", "unit2.conv1"]
+
+
 # --- blocks ---------------------------------------------------------------------------------------------
 
 BLOCKS = """
