@@ -220,7 +220,7 @@ def test_googlenet_table1_ops(row):
 def test_row_names_read_like_the_reference():
     names = [r.name for r in cnncalc.load("resnet50").analyze().layers]
     assert names[:4] == ["conv1", "bn1", "relu1", "maxpool1"]
-    assert "layer1.1.bottleneck1.residual.shortcut.downsample.1.conv1" in names
+    assert "layer1.1.bottleneck1.residual.shortcut.downsample" in names
     assert "layer4.3.bottleneck1.residual.body.conv3" in names
     assert names[-1] == "fc"
 
