@@ -187,7 +187,9 @@ def _conv_transpose(layer, rank, d):
 def _pool(layer, rank, d):
     kind = layer.type[:-len("pool")]
     extra = _pool_extra(layer)
-    if kind == "median" or not _symmetric(layer.pads_):
+    # avg_pool3d refuses an input axis shorter than the kernel, which ceil mode allows (its 1-D/2-D forms do not)
+    short = kind == "avg" and rank == 3 and any(n < k for n, k in zip(layer.ins[0][1:], layer.kernel_))
+    if kind == "median" or not _symmetric(layer.pads_) or short:
         kw = {"count_include_pad": layer.count_include_pad} if kind == "avg" else {}
         if kind == "max":
             kw["dilation"] = list(layer.dilation_)
