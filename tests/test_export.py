@@ -1,7 +1,6 @@
 """`cnncalc export` and cnncalc.export: the generated module runs as written and computes what build() computes."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import cli
-from zoo_cases import distinct_zoo_names, small_input
+from crosscheck import check_export, distinct_zoo_names, small_input
 
 TINY = """
 name: tiny-resnet
@@ -44,31 +43,6 @@ layers:
   - flatten
   - dense: 10
 """
-
-
-def load_module(path, name="exported"):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def check_export(network, tmp_path):
-    """Write the code, import it, load build()'s state_dict strictly (same keys) and compare outputs exactly."""
-    torch = pytest.importorskip("torch")
-    from cnncalc import export, torch as ct
-
-    path = tmp_path / "model.py"
-    path.write_text(export.export(network))
-    module = load_module(path)
-    model = getattr(module, export.camel(network.name))().eval()
-    with torch.device("meta"):  # PyTorch initialises one of the two; the other gets its values
-        reference = ct.build(network).to_empty(device="cpu").eval()
-    reference.load_state_dict(model.state_dict(), strict=True)
-    x = torch.randn(2, *network.input, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), reference(x), rtol=0, atol=0)
-    return path.read_text()
 
 
 def test_tiny_resnet_exports_readable_classes(tmp_path):
