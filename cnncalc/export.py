@@ -371,9 +371,10 @@ def render(part: Part, values, indent: str) -> str:
     if isinstance(part, Holder):
         body = "".join(f"\n{deeper}{seg!r}: {text}," for seg, text in inner)
         return f"nn.ModuleDict({{{body}\n{indent}}})"
-    if len(inner) > 1 and [seg for seg, _ in inner] == [str(k) for k in range(1, len(inner) + 1)] \
-            and len({text for _, text in inner}) == 1:  # a repeat whose iterations are written alike: a loop
-        return f"nn.Sequential(OrderedDict((str(i), {inner[0][1]}) for i in range(1, {len(inner) + 1})))"
+    if len(inner) > 1 and [seg for seg, _ in inner] == [str(k) for k in range(1, len(inner) + 1)]:
+        loop = repeat_loop([text for _, text in inner])  # a repeat whose iterations are written alike
+        if loop:
+            return f"nn.Sequential(OrderedDict({loop}))"
     if all(seg.isidentifier() and not keyword.iskeyword(seg) for seg, _ in inner):  # OrderedDict(conv1=…, bn1=…)
         items, opening, closing = [f"{seg}={text}" for seg, text in inner], "(", ")"
     else:  # OrderedDict([("1", …), ("2", …)])
@@ -382,6 +383,30 @@ def render(part: Part, values, indent: str) -> str:
         return f"nn.Sequential(OrderedDict{opening}{items[0]}{closing})"
     body = "".join(f"\n{deeper}{item}," for item in items)
     return f"nn.Sequential(OrderedDict{opening}{body}\n{indent}{closing})"
+
+
+INTEGER = re.compile(r"(?<![\w.\-])(\d+)(?![\w.])")  # an integer literal, not part of a name, float or exponent
+
+
+def repeat_loop(texts: List[str]) -> Optional[str]:
+    """A generator of (name, module) pairs for iterations that differ in at most two integers, else None:
+    `(str(i), Unit(a, 64)) for i, a in enumerate([64, 96, 128], 1)`."""
+    splits = [INTEGER.split(t) for t in texts]
+    if len({len(parts) for parts in splits}) != 1 or any(parts[::2] != splits[0][::2] for parts in splits):
+        return None
+    varying = [j for j in range(1, len(splits[0]), 2) if len({parts[j] for parts in splits}) > 1]
+    if len(varying) > 2:
+        return None
+    names = dict(zip(varying, ("a", "b")))
+    template = "".join(names.get(j, part) for j, part in enumerate(splits[0]))
+    if not varying:
+        return f"(str(i), {template}) for i in range(1, {len(texts) + 1})"
+    rows = [", ".join(parts[j] for j in varying) for parts in splits]
+    if len(varying) == 1:
+        target, values = "a", ", ".join(rows)
+    else:
+        target, values = "(a, b)", ", ".join(f"({row})" for row in rows)
+    return f"(str(i), {template}) for i, {target} in enumerate([{values}], 1)"
 
 
 def literal(value) -> str:

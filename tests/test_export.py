@@ -70,6 +70,14 @@ def test_zoo_exports_run_as_written(name, tmp_path):
     check_export(small_input(cnncalc.load(name)), tmp_path)
 
 
+def test_iterations_that_differ_in_channels_become_a_loop_over_them(tmp_path):
+    # out = 4·(i + 2) for i = 0, 1, 2: convs 4→8, 8→12, 12→16
+    spec = "input: [4, 6]\nlayers:\n  - repeat: 3\n    as: i\n    layers:\n      - conv: {out: '${4 * (i + 2)}', kernel: 3, padding: 1}\n"
+    code = check_export(cnncalc.load(spec), tmp_path)
+    assert ("self.repeat1 = nn.Sequential(OrderedDict((str(i), nn.Sequential(OrderedDict(conv1=nn.Conv1d(a, b, 3, "
+            "padding=1)))) for i, (a, b) in enumerate([(4, 8), (8, 12), (12, 16)], 1)))") in code
+
+
 DAG = """
 name: fpn-ish
 input: [2, 16, 16]
