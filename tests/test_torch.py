@@ -298,7 +298,12 @@ POINTWISE = [{"bn": {"eps": 1e-3, "affine": False}}, "bn", "relu", "relu6", "sig
 @st.composite
 def entries(draw, rank, c):
     """One layer or structure for an input of rank spatial axes and c channels (it may still not fit: checked)."""
-    what = draw(st.sampled_from(["spatial", "spatial", "pointwise", "residual", "parallel", "gate"]))
+    what = draw(st.sampled_from(["spatial", "spatial", "pointwise", "residual", "parallel", "gate", "block", "repeat"]))
+    if what == "block" and rank:
+        return {"unit": {"out": draw(st.integers(1, 4)), "stride": draw(st.integers(1, 2))}}
+    if what == "repeat" and rank:  # iterations alike, or growing by `as: i` (export writes a loop for both)
+        out = draw(st.sampled_from([c, "${%d + i}" % c]))
+        return {"repeat": draw(st.integers(2, 3)), "as": "i", "layers": [{"unit": {"out": out}}]}
     if what == "spatial" and rank:
         return _spatial_layer(draw, rank, c)
     if what == "residual" and rank:
@@ -314,17 +319,21 @@ def entries(draw, rank, c):
     return draw(st.sampled_from(POINTWISE))
 
 
+BLOCKS = {"unit": {"args": {"out": None, "stride": 1},
+                   "layers": [{"conv": {"out": "$out", "kernel": 3, "stride": "$stride", "padding": 1}}, "bn", "relu"]}}
+
+
 @st.composite
 def random_specs(draw):
     rank = draw(st.integers(1, 3))
     shape = [draw(st.integers(1, 4))] + [draw(st.integers(3, (12, 9, 6)[rank - 1])) for _ in range(rank)]
     layers = []
     for _ in range(draw(st.integers(1, 6))):
-        current = cnncalc.load(yaml.safe_dump({"input": shape, "layers": layers or ["identity"]}))
+        current = cnncalc.load(yaml.safe_dump({"input": shape, "blocks": BLOCKS, "layers": layers or ["identity"]}))
         a = current.analyze()
         out = a.layers[-1].output
         entry = draw(entries(len(out) - 1, out[0]))
-        trial = cnncalc.load(yaml.safe_dump({"input": shape, "layers": layers + [entry]}))
+        trial = cnncalc.load(yaml.safe_dump({"input": shape, "blocks": BLOCKS, "layers": layers + [entry]}))
         candidate = trial.analyze()
         if candidate.error is None and prod(candidate.layers[-1].output) <= 20_000:
             layers.append(entry)
@@ -332,7 +341,7 @@ def random_specs(draw):
         layers += ["flatten", {"dense": {"out": draw(st.integers(1, 4)), "bias": draw(st.booleans())}}]
         if draw(st.booleans()):
             layers += ["bn", "softmax"]
-    return yaml.safe_dump({"name": "random", "input": shape, "layers": layers or ["identity"]})
+    return yaml.safe_dump({"name": "random", "input": shape, "blocks": BLOCKS, "layers": layers or ["identity"]})
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
