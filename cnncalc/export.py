@@ -16,6 +16,7 @@ median pooling) are copied from cnncalc.torch's source, so the file needs nothin
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import re
@@ -153,12 +154,16 @@ def slots_of(parts, owner: str = "") -> List[Slot]:
     return [s for seg, p in parts for s in slots(p, f"{owner}_{seg}" if owner else seg)]
 
 
-def positional_names(call: ct.Call) -> List[str]:
-    cls = ct.HELPER_NAMES.get(call.cls) or getattr(ct.nn, call.cls[3:])
+def positional_names(call: ct.Call) -> Tuple[str, ...]:
+    return constructor_parameters(call.cls)[:len(call.args)]
+
+
+@functools.lru_cache(maxsize=None)
+def constructor_parameters(name: str) -> Tuple[str, ...]:
+    cls = ct.HELPER_NAMES.get(name) or getattr(ct.nn, name[3:])
     # the class that defines the constructor: PaddedConv2d passes its arguments on to nn.Conv2d
     init = next(b for b in cls.__mro__ if "__init__" in vars(b) and b is not ct.Padded)
-    names = [p for p in inspect.signature(init.__init__).parameters if p not in ("self", "args", "kwargs")]
-    return names[:len(call.args)]
+    return tuple(p for p in inspect.signature(init.__init__).parameters if p not in ("self", "args", "kwargs"))
 
 
 # -- from the network to parts and forward code ---------------------------------------------------------------------------
