@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import SpecError
 from .network import INPUT, Network
 
 INSTALL_HINT = "pip install 'cnncalc[torch]'"
@@ -254,12 +255,13 @@ def module_call(layer) -> Call:
     """The module that does what `layer` (bound to its input shapes by an analysis) does, as a constructor call."""
     rank = len(layer.ins[0]) - 1
     if layer.type == "lrn" and rank == 0:
-        raise UnsupportedError("'lrn' on a flat input has no PyTorch equivalent (LocalResponseNorm needs [C, L] or more)")
+        raise UnsupportedError("'lrn' on a flat input has no PyTorch equivalent", layer.loc,
+                               hint="LocalResponseNorm needs [C, L] or more: put it before `flatten`")
     return CALLS[layer.type](layer, rank, f"{max(rank, 1)}d")
 
 
-class UnsupportedError(ValueError):
-    """A valid cnncalc network that PyTorch cannot express."""
+class UnsupportedError(SpecError):
+    """A valid cnncalc network that PyTorch cannot express (exit code 2, located like a spec error)."""
 
 
 # -- names: layer name ↔ module path -------------------------------------------------------------------------------
@@ -276,10 +278,13 @@ def segment(name: str) -> str:
 
 def module_paths(network: Network) -> Dict[str, str]:
     """{layer name: submodule path}; the paths are the names except for the rare clashing segment."""
-    paths = {node.name: ".".join(segment(s) for s in node.name.split(".")) for node in network.nodes}
-    if len(set(paths.values())) != len(paths):
-        clash = [n for n, p in paths.items() if list(paths.values()).count(p) > 1]
-        raise UnsupportedError(f"layer names {', '.join(clash)} map to the same PyTorch submodule name; rename one")
+    paths, owner = {}, {}
+    for node in network.nodes:
+        path = paths[node.name] = ".".join(segment(s) for s in node.name.split("."))
+        if path in owner:
+            raise UnsupportedError(f"layer names {owner[path].name}, {node.name} map to the same PyTorch submodule name "
+                                   f"{path!r}", node.loc, hint="a name that is an nn.Module attribute gets a '_': rename one")
+        owner[path] = node
     return paths
 
 

@@ -174,8 +174,9 @@ def test_unknown_weight_keys_are_refused():
 
 def test_name_that_clashes_with_a_module_attribute_gets_an_underscore():
     net = cnncalc.load("input: [2, 5]\nlayers:\n  - conv: {out: 2, kernel: 1, name: eval}\n  - conv: {out: 2, kernel: 1, name: eval_}\n")
-    with pytest.raises(ct.UnsupportedError, match="eval, eval_ map to the same PyTorch submodule"):
+    with pytest.raises(ct.UnsupportedError, match="eval, eval_ map to the same PyTorch submodule name 'eval_'") as e:
         ct.build(net)
+    assert e.value.format().startswith("<string>:4:5: error:")  # the second conv, on line 4
     net = cnncalc.load("input: [2, 5]\nlayers:\n  - conv: {out: 2, kernel: 1, name: forward}\n")
     assert ct.module_paths(net) == {"forward": "forward_"}
     assert set(ct.build(net).state_dict()) == {"forward_.weight", "forward_.bias"}
@@ -231,8 +232,9 @@ def test_a_difference_names_the_layer_that_makes_it(monkeypatch):
 
 def test_lrn_on_a_flat_input_is_refused_with_a_reason():
     net = cnncalc.load("input: [6]\nlayers:\n  - lrn\n")
-    with pytest.raises(ct.UnsupportedError, match="'lrn' on a flat input"):
+    with pytest.raises(ct.UnsupportedError, match="'lrn' on a flat input") as e:
         ct.build(net)
+    assert e.value.format().startswith("<string>:3:5: error:") and "put it before `flatten`" in e.value.format()
 
 
 # -- random specs: every layer type and option, 1-D/2-D/3-D, branches and merges ----------------------------------------
