@@ -19,7 +19,8 @@ Conventions (PyTorch semantics throughout):
   activations.  The exception is median_pool, which sorts a copy of every window.
 
 Convolution is im2col over a strided ``sliding_window_view`` followed by one (batched) matmul per
-chunk; chunks of samples or output rows keep the column buffer under :data:`COL_BUDGET` bytes.
+chunk; chunks of samples or output rows keep the column buffer under :data:`COL_BUDGET` bytes
+and under the layer's own input + weights + output.
 ``cnncalc.ops_ref`` holds slow loop versions of the same ops, and the tests pit the two against
 each other.
 """
@@ -45,6 +46,8 @@ __all__ = [
 # cache between its copy and the GEMM (4 MiB measured fastest here: VGG conv1_2 27 ms vs 38 ms at
 # 16 MiB), and a forward pass's peak memory stays near its activations.
 COL_BUDGET = 4 * 2**20
+# ... and at most the layer's own footprint, but no less than this (see conv).
+MIN_COLS = 2**16
 
 
 def out_size(n, k, s=1, lo=0, hi=0, d=1, ceil_mode=False):
@@ -134,10 +137,14 @@ def conv(x, w, b, stride, padding, dilation, groups):
     wm = w.reshape(G, M, K)                                   # (G, M, Cg*k)
     y = np.empty((B, Cout) + out, dtype=x.dtype)
 
-    # Chunk: whole samples while the column buffer allows, else output rows of one sample.
+    # Chunk: whole samples while the column buffer allows, else output rows of one sample.  The
+    # buffer also stays within the layer's own footprint (input + weights + output, floor
+    # MIN_COLS): a small net's first conv must not be dwarfed by its k-fold im2col copy.
+    budget = min(COL_BUDGET, max(x.nbytes + w.nbytes + y.nbytes, MIN_COLS))
     row_bytes = C * math.prod(k) * math.prod(out[1:]) * x.itemsize
-    rows = max(1, min(out[0], COL_BUDGET // row_bytes))
-    nb = min(B, max(1, COL_BUDGET // (row_bytes * out[0]))) if rows == out[0] else 1
+    rows = max(1, min(out[0], budget // row_bytes))
+    rows = -(-out[0] // -(-out[0] // rows))              # even chunks: no thin last GEMM
+    nb = min(B, max(1, budget // (row_bytes * out[0]))) if rows == out[0] else 1
     buf = None                                    # column buffer, reused by every chunk
     to_cols = (0, 1) + tuple(range(2 + D, 2 + 2 * D)) + tuple(range(2, 2 + D))
     for b0 in range(0, B, nb):

@@ -172,6 +172,13 @@ def test_conv_temporaries_are_bounded(monkeypatch):
     assert peak - y.nbytes < 2**19 + 2**17          # the buffer plus a padded slab of rows
 
 
+def test_small_conv_buffer_stays_within_its_layer():
+    # LeNet's first conv: the 25-fold column matrix (156 KB) would dwarf input + weights + output
+    x, w = rand(2, 1, 32, 32).astype(np.float32), rand(6, 1, 5, 5).astype(np.float32)
+    y, peak = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(0, 0), (1, 1), 1))
+    assert peak - y.nbytes <= max(x.nbytes + w.nbytes + y.nbytes, ops.MIN_COLS) + 2**13
+
+
 @pytest.mark.parametrize("name", ["batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "silu",
                                   "hardswish", "hardsigmoid", "gelu", "gelu_tanh", "softmax",
                                   "avg_pool", "max_pool", "lrn", "global_avg_pool"])
