@@ -6,9 +6,10 @@
     model.load_state_dict(cnncalc.torch.to_state_dict(net, weights), strict=False)
     weights = cnncalc.torch.from_state_dict(net, model.state_dict())   # → cnncalc.forward's .npz keys
 
-Every layer becomes exactly one module, found at its row name: "layer1.2.basic1.residual1.body.conv1" is
-`model.layer1[...]` and its weight is the state_dict key "layer1.2.basic1.residual1.body.conv1.weight", the same
-key as in cnncalc's .npz (a name segment that clashes with an nn.Module attribute gets a trailing '_').
+Every layer becomes exactly one module, found at its row name: layer "layer1.2.basic1.residual1.body.conv1" is
+`model.get_submodule("layer1.2.basic1.residual1.body.conv1")` and its weight is the state_dict key
+"layer1.2.basic1.residual1.body.conv1.weight", the key of cnncalc's .npz (a name segment that is an nn.Module
+attribute or a Python keyword gets a trailing '_').
 The one layer → module mapping lives in `module_call`; `cnncalc.export` renders the same calls as source code,
 and copies the helper modules below (which use only torch) into the file it writes.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
