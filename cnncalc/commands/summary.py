@@ -61,7 +61,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
 
                 out.print(bars_table(a, depth), *([totals_panel(a)] if a.totals else []))
             else:
-                out.print(summary_table(a, depth=depth, columns=chosen))
+                out.print(summary_table(a, depth=depth, columns=chosen, width=out.width), crop=False)
     else:
         from ..render import text
 
