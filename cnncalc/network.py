@@ -1,6 +1,7 @@
 """The expanded network: a DAG of layer nodes in topological order, plus `load()`, the public entry point."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -62,9 +63,12 @@ class Network:
         return analyze(net, batch=batch, dtype=dtype)
 
     def with_input(self, shape: Sequence[int]) -> "Network":
+        """The same network at another input shape, with its own layer objects: analysing one (which binds its
+        layers to their input shapes) never changes what an analysis of the other reads from its layers."""
         shape = tuple(shape)
         check_input(shape, self.input_loc)
-        return replace(self, input=shape)
+        nodes = [replace(n, layer=copy.copy(n.layer)) for n in self.nodes]
+        return replace(self, input=shape, nodes=nodes)
 
     def consumers(self) -> Dict[int, List[int]]:
         """For each tensor (INPUT or a node index), the nodes that read it."""

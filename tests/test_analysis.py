@@ -229,3 +229,14 @@ def test_gc_is_paused_only_while_loading_and_analysing():
         assert not gc.isenabled()  # a caller's choice to run without the GC is kept
     finally:
         gc.enable()
+
+
+def test_an_analysis_at_another_input_keeps_its_own_layer_state():
+    # Layers are bound to their input shapes during analysis; lint rules and forward() read that state afterwards.
+    net = cnncalc.load("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3, padding: same, stride: 2}\n")
+    small = net.analyze()
+    large = net.analyze(input=(3, 33, 33))
+    # 'same' with stride 2: 32 → 16 needs (16−1)·2 + 3 − 32 = 1 unit of padding (at the end); 33 → 17 needs 2 (1 + 1)
+    assert small.layers[0].node.layer.pads_ == [(0, 1), (0, 1)]
+    assert large.layers[0].node.layer.pads_ == [(1, 1), (1, 1)]
+    assert small.layers[0].output == (8, 16, 16) and large.layers[0].output == (8, 17, 17)
