@@ -44,6 +44,17 @@ class Add(nn.Module):
         return out
 
 
+class Scale(nn.Module):
+    """Multiplies by a constant (Inception-ResNet's residual scaling)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+
 class Mul(nn.Module):
     """Element-wise product of the inputs, broadcasting size-1 axes (a squeeze-excitation gate)."""
 
@@ -127,7 +138,7 @@ class WindowPool(nn.Module):
         return (taps.gather(-1, (n - 1) // 2) + taps.gather(-1, n // 2)).squeeze(-1) / 2
 
 
-HELPERS = (Add, Mul, Concat, Padded, PaddedConv1d, PaddedConv2d, PaddedConv3d, WindowPool)
+HELPERS = (Add, Mul, Scale, Concat, Padded, PaddedConv1d, PaddedConv2d, PaddedConv3d, WindowPool)
 
 
 # -- one layer → one module call ---------------------------------------------------------------------------------
@@ -245,6 +256,7 @@ CALLS = {
     "gelu": lambda l, r, d: Call("nn.GELU", [], {"approximate": l.approximate}, {"approximate": "none"}),
     "softmax": lambda l, r, d: Call("nn.Softmax", [], {"dim": 1}),
     "dropout": lambda l, r, d: Call("nn.Dropout", [l.p], {}, {}),
+    "scale": lambda l, r, d: Call("Scale", [l.factor]),
     "add": lambda l, r, d: Call("Add", []),
     "mul": lambda l, r, d: Call("Mul", []),
     "concat": lambda l, r, d: Call("Concat", []),

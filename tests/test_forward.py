@@ -98,6 +98,7 @@ CASES = {
     "relu": ("relu", (3, 4), lambda x, w: np.where(x > 0, x, 0)),
     "relu6": ("relu6", (3, 4), lambda x, w: np.minimum(np.maximum(x, 0), 6)),
     "leaky_relu": ("leaky_relu: 0.2", (3, 4), lambda x, w: np.where(x >= 0, x, 0.2 * x)),
+    "scale": ("scale: 0.17", (3, 4), lambda x, w: 0.17 * x),
     "sigmoid": ("sigmoid", (3, 4), lambda x, w: 1 / (1 + np.exp(-x))),
     "tanh": ("tanh", (3, 4), lambda x, w: (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))),
     "silu": ("silu", (3, 4), lambda x, w: x / (1 + np.exp(-x))),

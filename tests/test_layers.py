@@ -328,6 +328,13 @@ def test_activation_arguments(layer):
     assert layer("dropout", (2,), p=0.1).p == 0.1
 
 
+def test_scale(layer):
+    # one multiply per element: 4·5·5 = 100 FLOPs; no weights, no MACs (MACs count conv/dense only)
+    s = layer("scale", (4, 5, 5), factor=0.17)
+    assert s.shape == (4, 5, 5) and s.factor == 0.17
+    assert s.flops() == 100 and s.macs() == 0 and params(s) == 0
+
+
 def test_flatten(layer):
     flat = layer("flatten", (512, 7, 7))
     assert flat.shape == (512 * 49,)
@@ -382,6 +389,6 @@ def test_every_registered_type_is_covered_here():
     # a new layer type needs its hand-computed test in this file
     covered = {"conv", "conv_transpose", "dense", "maxpool", "avgpool", "medianpool", "global_avgpool",
                "global_maxpool", "adaptive_avgpool", "adaptive_maxpool", "bn", "lrn", "relu", "relu6", "leaky_relu",
-               "sigmoid", "hardsigmoid", "tanh", "silu", "hardswish", "gelu", "softmax", "dropout", "identity",
+               "sigmoid", "hardsigmoid", "tanh", "silu", "hardswish", "gelu", "softmax", "dropout", "identity", "scale",
                "flatten", "upsample", "add", "mul", "concat"}
     assert {cls.type for cls in REGISTRY.values()} == covered

@@ -294,7 +294,7 @@ def _spatial_layer(draw, rank, c):
 
 POINTWISE = [{"bn": {"eps": 1e-3, "affine": False}}, "bn", "relu", "relu6", "sigmoid", "tanh", "silu", "hardswish",
              "hardsigmoid", {"leaky_relu": 0.2}, "gelu", {"gelu": {"approximate": "tanh"}}, "softmax",
-             {"dropout": 0.3}, "identity"]
+             {"dropout": 0.3}, "identity", {"scale": 0.17}]
 
 
 @st.composite

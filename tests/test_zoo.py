@@ -306,3 +306,12 @@ def test_readme_zoo_table_is_current(cli):
     assert section, "README.md has no zoo section"
     table = cli("zoo", "--format", "markdown").stdout
     assert section.group(1).endswith(table), "README's zoo table is stale: paste `cnncalc zoo --format markdown` into it"
+
+
+def test_inception_resnet_v2_scales_its_residual_branches():
+    # timm: Block35(scale=0.17) ×10, Block17(scale=0.10) ×20, Block8(scale=0.20) ×9, the last Block8 at its default 1.0
+    a = cnncalc.load("inception_resnet_v2").analyze()
+    factors = [info.node.layer.factor for info in a.layers if info.type == "scale"]
+    assert factors == [0.17] * 10 + [0.1] * 20 + [0.2] * 9
+    # one multiply per element: 320·35·35·10 + 1088·17·17·20 + 2080·8·8·9 = 3,920,000 + 6,288,640 + 1,198,080
+    assert sum(info.flops for info in a.layers if info.type == "scale") == 11_406_720

@@ -73,6 +73,20 @@ class Softmax(Activation):
 
 
 @register
+class Scale(Layer):
+    """Multiplies by a constant: Inception-ResNet scales each residual branch (by 0.1 to 0.2) before the sum."""
+
+    type = "scale"
+    doc = "multiply by a constant factor"
+    shorthand = "factor"
+    args = (Arg("factor", "float", doc="the constant"),)
+    flops_per_element = 1
+
+    def forward(self, xs, w):
+        return xs[0] * xs[0].dtype.type(self.factor)  # keeps float32 float32
+
+
+@register
 class Dropout(Layer):
     """Zeroes a fraction p of elements in training; the identity at inference."""
 
