@@ -129,15 +129,21 @@ def test_refuses_to_start_beyond_max_memory(cli, spec):
     assert cli("verify", spec, "--batch", "64", "--max-memory", "2MiB").exit_code == 0
 
 
-@pytest.mark.parametrize("text, value", [("2GiB", 2 * 2**30), ("512 MiB", 512 * 2**20), ("1.5G", 3 * 2**29),
-                                         ("100MB", 10**8), ("4096", 4096), ("1k", 1024)])
+@pytest.mark.parametrize("text, value", [("2GiB", 2 * 2**30), ("512 MiB", 512 * 2**20), ("1.5GiB", 3 * 2**29),
+                                         ("100MB", 10**8), ("4096", 4096), ("1KiB", 1024)])
 def test_memory_sizes(text, value):
+    # the same reading as lint's byte budgets (cnncalc.quantity): KiB… are powers of 1024, KB… powers of 1000
     assert ByteSize().convert(text, None, None) == value
+
+
+def test_ambiguous_memory_unit_exit_2(cli, spec):
+    r = cli("verify", spec, "--max-memory", "2G")
+    assert r.exit_code == 2 and "unknown unit 'G' for bytes" in r.stderr and "GiB is 1024-based, GB 1000-based" in r.stderr
 
 
 def test_usage_errors_exit_2(cli, spec):
     r = cli("verify", spec, "--max-memory", "lots")
-    assert r.exit_code == 2 and "expected a size like 2GiB, 512MiB or 1.5G, got 'lots'" in r.stderr
+    assert r.exit_code == 2 and "expected a number with an optional unit, got 'lots'" in r.stderr
     r = cli("verify", spec, "--dtype", "int8")
     assert r.exit_code == 2 and "NumPy computes in float32 or float16, not int8" in r.stderr
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -13,22 +12,22 @@ from ..errors import SpecError
 from ._common import Failure, console, load_network, reports_errors, spec_options
 
 SCHEMA_VERSION = 1
-UNITS = {"": 1, "b": 1, "k": 2**10, "kib": 2**10, "kb": 10**3, "m": 2**20, "mib": 2**20, "mb": 10**6,
-         "g": 2**30, "gib": 2**30, "gb": 10**9, "t": 2**40, "tib": 2**40, "tb": 10**12}
 
 
 class ByteSize(click.ParamType):
-    """A memory size: 2GiB, 512MiB, 1.5G (K, M, G, T and KiB… are powers of 1024; kB, MB, GB powers of 1000)."""
+    """A memory size, read as lint's budgets are: 2GiB, 512MiB (powers of 1024), 100MB (powers of 1000), 4096."""
 
     name = "size"
 
     def convert(self, value, param, ctx):
+        from ..quantity import parse_quantity
+
         if isinstance(value, int):
             return value
-        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([A-Za-z]*)\s*", str(value))
-        if not m or m.group(2).lower() not in UNITS:
-            self.fail(f"expected a size like 2GiB, 512MiB or 1.5G, got {value!r}", param, ctx)
-        return int(float(m.group(1)) * UNITS[m.group(2).lower()])
+        try:
+            return parse_quantity(value, "bytes")
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 def default_max_memory() -> int:
