@@ -10,9 +10,10 @@ import click
 def schema():
     """Print the JSON Schema of the spec language (generated from the layer registry).
 
-    Save it and point your editor's YAML support at it with a modeline at the top of a spec:
+    Save it and point your editor's YAML support at it with a modeline at the top of a spec.
 
     \b
+    Example:
       cnncalc schema > cnncalc.schema.json
       # yaml-language-server: $schema=cnncalc.schema.json
     """
