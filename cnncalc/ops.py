@@ -19,21 +19,24 @@ Conventions (PyTorch semantics throughout):
   activations.  The exception is median_pool, which sorts a copy of every window.
 
 Convolution is im2col over a strided ``sliding_window_view`` followed by one (batched) matmul per
-chunk; chunks of samples or output rows keep the column buffer under :data:`COL_BUDGET` bytes
-and under the layer's own input + weights + output.
+chunk; chunks of samples or output rows keep the column buffer under :data:`COL_BUDGET` bytes,
+or under the tighter cap a caller sets with :func:`column_budget` (a forward pass sets a share of the
+whole network's predicted peak, so a small net's buffer stays small and a large net's GEMMs stay large).
 ``cnncalc.ops_ref`` holds slow loop versions of the same ops, and the tests pit the two against
 each other.
 """
 from __future__ import annotations
 
+import contextvars
 import math
+from contextlib import contextmanager
 from functools import reduce
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
-    "COL_BUDGET", "out_size",
+    "COL_BUDGET", "column_budget", "out_size",
     "conv", "conv_transpose", "dense",
     "max_pool", "avg_pool", "median_pool", "adaptive_avg_pool", "adaptive_max_pool",
     "batch_norm", "lrn",
@@ -46,8 +49,19 @@ __all__ = [
 # cache between its copy and the GEMM (4 MiB measured fastest here: VGG conv1_2 27 ms vs 38 ms at
 # 16 MiB), and a forward pass's peak memory stays near its activations.
 COL_BUDGET = 4 * 2**20
-# ... and at most the layer's own footprint, but no less than this (see conv).
+# ... or less under column_budget(), but never less than this.
 MIN_COLS = 2**16
+_col_cap = contextvars.ContextVar("cnncalc_col_cap", default=None)
+
+
+@contextmanager
+def column_budget(nbytes: int):
+    """Cap the im2col buffer of the convolutions run inside at `nbytes` (at least MIN_COLS, at most COL_BUDGET)."""
+    token = _col_cap.set(max(MIN_COLS, int(nbytes)))
+    try:
+        yield
+    finally:
+        _col_cap.reset(token)
 
 
 def out_size(n, k, s=1, lo=0, hi=0, d=1, ceil_mode=False):
@@ -137,10 +151,9 @@ def conv(x, w, b, stride, padding, dilation, groups):
     wm = w.reshape(G, M, K)                                   # (G, M, Cg*k)
     y = np.empty((B, Cout) + out, dtype=x.dtype)
 
-    # Chunk: whole samples while the column buffer allows, else output rows of one sample.  The
-    # buffer also stays within the layer's own footprint (input + weights + output, floor
-    # MIN_COLS): a small net's first conv must not be dwarfed by its k-fold im2col copy.
-    budget = min(COL_BUDGET, max(x.nbytes + w.nbytes + y.nbytes, MIN_COLS))
+    # Chunk: whole samples while the column buffer allows, else output rows of one sample.
+    cap = _col_cap.get()
+    budget = COL_BUDGET if cap is None else min(COL_BUDGET, cap)
     row_bytes = C * math.prod(k) * math.prod(out[1:]) * x.itemsize
     rows = max(1, min(out[0], budget // row_bytes))
     rows = -(-out[0] // -(-out[0] // rows))              # even chunks: no thin last GEMM

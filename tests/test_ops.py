@@ -172,11 +172,16 @@ def test_conv_temporaries_are_bounded(monkeypatch):
     assert peak - y.nbytes < 2**19 + 2**17          # the buffer plus a padded slab of rows
 
 
-def test_small_conv_buffer_stays_within_its_layer():
-    # LeNet's first conv: the 25-fold column matrix (156 KB) would dwarf input + weights + output
+def test_column_budget_caps_a_small_conv_buffer():
+    # LeNet's first conv: the 25-fold column matrix is 2·25·28·28·4 B = 156,800 B; under a 64 KiB cap it is chunked
     x, w = rand(2, 1, 32, 32).astype(np.float32), rand(6, 1, 5, 5).astype(np.float32)
-    y, peak = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(0, 0), (1, 1), 1))
-    assert peak - y.nbytes <= max(x.nbytes + w.nbytes + y.nbytes, ops.MIN_COLS) + 2**13
+    expect = ops.conv(x, w, None, (1, 1), sym(0, 0), (1, 1), 1)
+    _, free = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(0, 0), (1, 1), 1))
+    with ops.column_budget(2**16):
+        y, capped = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(0, 0), (1, 1), 1))
+    assert free - y.nbytes >= 156_800                     # without a cap, the whole column matrix at once
+    assert capped - y.nbytes <= 2**16 + 2**13             # with it, at most the cap (plus a padded slab)
+    np.testing.assert_allclose(y, expect, rtol=1e-5, atol=1e-6)   # chunking only regroups the sums
 
 
 @pytest.mark.parametrize("name", ["batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "silu",
