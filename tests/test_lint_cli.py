@@ -41,7 +41,8 @@ def test_text_format(cli, work):
         "net.yaml:4:5: CNN102 warning: conv2: 'conv' never reads the last 1 row and 1 column of its 32×32 input: "
         "the last window ends before the input does\n"
         f"  why: {REGISTRY['CNN102'].why}\n"
-        "  fix: kernel: 2 reads every pixel with the same 16×16 output: +282% params; or change the input size\n")
+        "  fix: avgpool: {kernel: 2, stride: 2, ceil_mode: true, count_include_pad: false} before it and stride 1 here "
+        "(ResNet-D) reads every pixel with the same 16×16 output: same params, same MACs\n")
     assert r.stderr == "1 finding (1 warning) in 1 spec\n"
 
 
@@ -168,7 +169,8 @@ def test_json_format(cli, work):
         "layer": "conv2",
         "message": "'conv' never reads the last 1 row and 1 column of its 32×32 input: the last window ends before the input does",
         "why": REGISTRY["CNN102"].why,
-        "fix": "kernel: 2 reads every pixel with the same 16×16 output: +282% params; or change the input size",
+        "fix": "avgpool: {kernel: 2, stride: 2, ceil_mode: true, count_include_pad: false} before it and stride 1 here "
+        "(ResNet-D) reads every pixel with the same 16×16 output: same params, same MACs",
         "also": []}
     assert json.loads(cli("lint", "net.yaml", "--format", "json", "--ignore", "ALL").stdout) == []
 
@@ -181,7 +183,7 @@ def test_github_format(cli, work):
         "1.00K (1,000): 49%25 over; largest layers: conv1 1.22K (82%25), conv2 272 (18%25)%0Awhy: "
         + REGISTRY["CNN301"].why)
     assert lines[1].startswith("::warning file=net.yaml,line=4,col=5,title=CNN102 dropped-pixels::conv2: 'conv' never")
-    assert "%0Afix: kernel: 2 reads" in lines[1] and len(lines) == 2
+    assert "%0Afix: avgpool: {kernel: 2, stride: 2" in lines[1] and len(lines) == 2
 
 
 def test_github_escapes_properties():

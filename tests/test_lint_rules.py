@@ -94,11 +94,17 @@ FIXES = [
     pytest.param("input: [16, 32, 32]", "conv: {out: 16, kernel: 4, padding: same}", "CNN103",
                  "kernel: 3, padding: 1 keeps 32×32 symmetrically: −44% params (4,112 → 2,320), −44% MACs, "
                  "receptive field 4×4 → 3×3", id="odd-kernel"),
-    # 1×1 stride 2 on 56 loses row 55; a 2×2 window ends on it and still gives (56 − 2) / 2 + 1 = 28.
-    # Params 64·64 + 64 = 4,160 → 4·64·64 + 64 = 16,448 (+295 %).
-    pytest.param("input: [64, 56, 56]", "conv: {out: 64, kernel: 1, stride: 2}", "CNN102",
-                 "kernel: 2 reads every pixel with the same 28×28 output: +295% params; or change the input size",
+    # 3×3 stride 2 on 32 without padding: (32 − 3) mod 2 = 1 row lost; a 4×4 window ends on it and still gives
+    # (32 − 4) / 2 + 1 = 15. Params 9·16·16 + 16 = 2,320 → 16·16·16 + 16 = 4,112 (+77 %).
+    pytest.param("input: [16, 32, 32]", "conv: {out: 16, kernel: 3, stride: 2}", "CNN102",
+                 "kernel: 4 reads every pixel with the same 15×15 output: +77% params; or change the input size",
                  id="longer-window"),
+    # 1×1 stride 2 on 56 loses row 55 (ResNet's downsampling shortcut); ResNet-D averages 2×2 cells first and
+    # runs the 1×1 at stride 1: 56 → 28 → 28, params unchanged (64·64 + 64), MACs 28·28·64·64 either way.
+    pytest.param("input: [64, 56, 56]", "conv: {out: 64, kernel: 1, stride: 2}", "CNN102",
+                 "avgpool: {kernel: 2, stride: 2, ceil_mode: true, count_include_pad: false} before it and stride 1 "
+                 "here (ResNet-D) reads every pixel with the same 28×28 output: same params, same MACs",
+                 id="pool-first"),
 ]
 
 

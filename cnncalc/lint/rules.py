@@ -155,17 +155,31 @@ class DroppedPixels(Rule):
             yield self.finding(info, msg, self._fix(info, ins))
 
     def _fix(self, info, ins) -> Optional[str]:
-        # a kernel longer by the lost units ends on the last pixel and keeps the output size (floor division)
         layer = info.node.layer
         if any(d != 1 for d in getattr(layer, "dilation_", ())):
             return None
-        kernel = [k + d for k, d in zip(layer.kernel_, info.dropped)]
         before = alternative(ins, [(info.type, args_of(layer))])
+        if info.type == "conv" and set(layer.kernel_) == {1}:
+            return self._pool_first(info, ins, layer, before)
+        # a kernel longer by the lost units ends on the last pixel and keeps the output size (floor division)
+        kernel = [k + d for k, d in zip(layer.kernel_, info.dropped)]
         after = alternative(ins, [(info.type, {**args_of(layer), "kernel": kernel})])
         if before is None or after is None or after.layers[0].dropped or after.totals.output != info.output:
             return "change the input size or the padding"
         cost = f": {change(before.totals.params, after.totals.params, 'params')}" if before.totals.params else ""
         return f"kernel: {_arg(kernel)} reads every pixel with the same {fmt_shape(info.output[1:])} output{cost}; or change the input size"
+
+    def _pool_first(self, info, ins, layer, before) -> Optional[str]:
+        # a strided 1×1 conv (a ResNet downsampling shortcut) skips pixels; ResNet-D averages each S×S cell first
+        s = _arg(layer.stride_)
+        pool = {"kernel": s, "stride": s, "ceil_mode": True, "count_include_pad": False}
+        after = alternative(ins, [("avgpool", pool), ("conv", {**args_of(layer), "stride": 1})])
+        if before is None or after is None or any(r.dropped for r in after.layers) or after.totals.output != info.output:
+            return "change the input size or the stride"
+        return (f"avgpool: {{kernel: {s}, stride: {s}, ceil_mode: true, count_include_pad: false}} before it and "
+                f"stride 1 here (ResNet-D) reads every pixel with the same {fmt_shape(info.output[1:])} output: "
+                f"{change(before.totals.params, after.totals.params, 'params')}, "
+                f"{change(before.totals.macs, after.totals.macs, 'MACs')}")
 
 
 @register
