@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cnncalc  # noqa: E402
 from cnncalc import zoo  # noqa: E402
 from cnncalc.commands.verify import run  # noqa: E402
-from cnncalc.forward import execute, init_weights, matmul_gflops, random_input  # noqa: E402
+from cnncalc.runtime import execute, init_weights, matmul_gflops, random_input  # noqa: E402
 
 
 def command_seconds(net: str, batch: int) -> float:

@@ -15,9 +15,9 @@ __all__ = ["CnncalcError", "Location", "Network", "ShapeError", "SpecError", "fo
 
 
 def __getattr__(name):
-    # `cnncalc.forward` (the callable module cnncalc/forward.py) imports NumPy only when first used.
+    # `cnncalc.forward` (cnncalc.runtime.forward) imports NumPy only when first used.
     if name == "forward":
-        import importlib
+        from .runtime import forward
 
-        return importlib.import_module(".forward", __name__)
+        return forward
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""cnncalc.forward: every layer type run through a spec against a reference written from its definition
+"""cnncalc.forward (cnncalc.runtime): every layer type run through a spec against a reference written from its definition
 (cnncalc.ops_ref's loops, or the formula in NumPy), the executor's bookkeeping, weights and .npz files, and a
 hypothesis property: for random valid specs every analysed shape is the computed shape and the weight arrays
 hold exactly the counted parameters and buffers.
@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 import cnncalc
 from cnncalc import ops_ref as ref
-from cnncalc.forward import (ForwardError, WeightError, check_weights, execute, init_weights, load_weights,
+from cnncalc.runtime import (ForwardError, WeightError, check_weights, execute, init_weights, load_weights,
                              save_weights, weight_counts)
 
 
@@ -238,7 +238,7 @@ def test_a_failing_kernel_is_reported_with_its_layer(monkeypatch):
 
 def test_import_cnncalc_does_not_import_numpy_and_forward_stays_callable():
     code = ("import sys, cnncalc; assert 'numpy' not in sys.modules\n"
-            "from cnncalc.forward import init_weights\n"  # importing the module first must not shadow the function
+            "from cnncalc.runtime import init_weights\n"  # importing the module first changes nothing
             "import numpy as np\n"
             "print(cnncalc.forward(cnncalc.load('input: [2]\\nlayers: [dense: 3]'), np.ones((1, 2))).shape)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

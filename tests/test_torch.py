@@ -19,7 +19,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc import forward as fw, zoo  # noqa: E402
+from cnncalc import runtime as fw, zoo  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
 from cnncalc.network import INPUT  # noqa: E402
 from crosscheck import check_export, distinct_zoo_names, small_input  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 import cnncalc
 from cnncalc.commands.verify import ByteSize
-from cnncalc.forward import init_weights, save_weights
+from cnncalc.runtime import init_weights, save_weights
 
 SPEC = """\
 name: small
@@ -36,7 +36,7 @@ def spec(tmp_path):
 @pytest.fixture(autouse=True)
 def fixed_matmul(monkeypatch):
     """The 2048³ reference matmul costs ~0.1 s per run; a fixed 100 GFLOP/s keeps these tests fast and exact."""
-    monkeypatch.setattr("cnncalc.forward.matmul_gflops", lambda: 100.0)
+    monkeypatch.setattr("cnncalc.runtime.matmul_gflops", lambda: 100.0)
 
 
 def test_exit_0_and_a_table_when_everything_matches(cli, spec):

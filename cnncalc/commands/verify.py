@@ -98,7 +98,7 @@ def run(analysis, seed: int = 0, weights_path: Optional[str] = None, progress=No
     import time
     import tracemalloc
 
-    from .. import forward as fw
+    from .. import runtime as fw
     from .. import ops  # noqa: F401  (imported before tracing: module objects are not the pass's memory)
 
     report = Report(analysis, seed)

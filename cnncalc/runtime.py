@@ -3,20 +3,16 @@
     import numpy as np, cnncalc
     net = cnncalc.load("resnet50")
     y = cnncalc.forward(net, np.zeros((1, 3, 224, 224), np.float32))   # seeded He/Glorot weights
-    y, every = cnncalc.forward(net, x, weights=cnncalc.forward.load_weights("resnet50.npz"), return_all=True)
+    y, every = cnncalc.forward(net, x, weights=cnncalc.runtime.load_weights("resnet50.npz"), return_all=True)
 
 Weights are a dict of arrays keyed "<layer name>.<weight name>" with PyTorch's weight names and layouts
 ("conv1.weight", "layer1.1.basic1.residual1.body.bn1.running_var"); conv (C_out, C_in/groups, *k),
 conv_transpose (C_in, C_out/groups, *k), dense (out, in). `save_weights` / `load_weights` keep them in an
 uncompressed .npz file under the same keys, so weights trained elsewhere can be run.
-
-The module itself is callable: `cnncalc.forward(net, x)` calls `forward` below. (Importing this submodule
-binds the name `cnncalc.forward` to the module, so the module has to behave as the function.)
+`cnncalc.forward` is this module's `forward`, imported on first use so that `import cnncalc` needs no NumPy.
 """
 from __future__ import annotations
 
-import sys
-import types
 from math import prod, sqrt
 from time import perf_counter
 from typing import Callable, Dict, List, Optional, Tuple, Union
@@ -240,11 +236,3 @@ def matmul_gflops(n: int = 2048, repeat: int = 3, clock: Callable[[], float] = p
         np.matmul(a, b, out=out)
         best = min(best, clock() - start)
     return 2 * n ** 3 / best / 1e9
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return forward(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
