@@ -19,10 +19,12 @@ README = ROOT / "README.md"
 
 def spec_files():
     """Every YAML network spec in the repository (zoo, comparison sets, test specs): mappings with `layers:`."""
+    specs = []
     for path in sorted([*ZOO_DIR.rglob("*.yaml"), *SPECS_DIR.glob("*.yaml")]):
         data = yaml.safe_load(path.read_text())
         if isinstance(data, dict) and "layers" in data:
-            yield pytest.param(data, id=str(path.relative_to(ROOT)))
+            specs.append(pytest.param(data, id=str(path.relative_to(ROOT))))
+    return specs
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
-from ._common import Failure, console, parse_set, parse_shape, reports_errors, spec_options
+from ._common import Failure, console, parse_set, parse_shape, read_spec, reports_errors, spec_options
 
 Cell = Any  # a str, or (text, ratio to the first item or None)
 
@@ -259,7 +259,7 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
         if len(grid_points) > 1024:
             raise click.UsageError(f"--sweep grid has {len(grid_points)} points; at most 1024")
         variants = grid_points
-    texts = {"-": click.get_text_stream("stdin").read()} if any(v.spec == "-" for v in variants) else {}
+    texts = {"-": read_spec("-")[1]} if any(v.spec == "-" for v in variants) else {}  # stdin, read once
     result = collect(variants, batch=batch, dtype=dtype, load=lambda v: load_variant(v, texts))
     title = f"batch {batch}, {dtype}"
     if sweeps:
