@@ -21,9 +21,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import cnncalc  # noqa: E402
-from cnncalc import zoo  # noqa: E402
+from cnncalc.spec import zoo  # noqa: E402
 from cnncalc.lint import Settings, lint  # noqa: E402
-from cnncalc.lint import rules  # noqa: E402
+from cnncalc.lint.rules import common  # noqa: E402
 
 LOW_BUDGETS = Settings(budgets={"params": 1, "macs": 1, "flops": 1, "peak-memory": 1, "param-memory": 1})
 
@@ -32,7 +32,7 @@ def best(fn, runs: int) -> float:
     """Fastest of `runs` calls, each starting cold: the cache of analysed alternatives is emptied first."""
     times = []
     for _ in range(runs):
-        rules._ALTERNATIVES.clear()
+        common._ALTERNATIVES.clear()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)

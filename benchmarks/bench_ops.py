@@ -1,4 +1,4 @@
-"""How close cnncalc.ops.conv gets to the machine's BLAS: GFLOP/s of a 2048^3 float32 matmul and
+"""How close cnncalc.runtime.ops.conv gets to the machine's BLAS: GFLOP/s of a 2048^3 float32 matmul and
 of conv on representative ResNet-50 / VGG-16 layers at batch 1, and their ratio.
 
 Run:  python benchmarks/bench_ops.py [--repeat N]
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cnncalc import ops  # noqa: E402
+from cnncalc.runtime import ops  # noqa: E402
 
 # name, Cin, Cout, kernel, stride, padding, groups, input H=W
 LAYERS = [

@@ -53,7 +53,8 @@ def main() -> None:
     from bench_ops import best_time  # best of `repeat` after a warm-up
 
     import cnncalc
-    from cnncalc import export, runtime as fw
+    from cnncalc import runtime as fw
+    from cnncalc.torch import export
     from cnncalc import torch as ct
 
     torch.set_num_threads(args.threads)

@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import cnncalc  # noqa: E402
-from cnncalc import zoo  # noqa: E402
-from cnncalc.commands.verify import run  # noqa: E402
+from cnncalc.spec import zoo  # noqa: E402
+from cnncalc.runtime.verify import run  # noqa: E402
 from cnncalc.runtime import execute, init_weights, matmul_gflops, random_input  # noqa: E402
 
 

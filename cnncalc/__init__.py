@@ -8,10 +8,12 @@
 
 __version__ = "0.1.0"
 
-from .errors import CnncalcError, Location, ShapeError, SpecError  # noqa: E402
-from .network import Network, load  # noqa: E402
+from .errors import CnncalcError, Location, OptionError, ShapeError, SpecError  # noqa: E402
+from .core.network import Network  # noqa: E402
+from .core.load import load  # noqa: E402
 
-__all__ = ["CnncalcError", "Location", "Network", "ShapeError", "SpecError", "forward", "load", "__version__"]
+__all__ = ["CnncalcError", "Location", "Network", "OptionError", "ShapeError", "SpecError", "forward", "load",
+           "__version__"]
 
 
 def __getattr__(name):

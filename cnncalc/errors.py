@@ -1,13 +1,19 @@
-"""Errors with source locations: the one place where 0-based YAML marks become 1-based FILE:LINE:COL."""
+"""What goes wrong, and where: the one place where 0-based YAML marks become 1-based FILE:LINE:COL.
+
+Every error a user can cause is a `CnncalcError`; most are `SpecError`s that carry a location and a hint. Anything
+else that escapes cnncalc is a bug in cnncalc, and the command line says so (exit code `INTERNAL_EXIT`).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+import difflib
+from typing import Iterable, NamedTuple, Optional
+
+INTERNAL_EXIT = 70  # sysexits.h's EX_SOFTWARE: distinct from 1 (a failed check) and 2 (bad input)
+MAX_SHOWN = 200  # characters of a user's value that an error message repeats
 
 
-@dataclass(frozen=True)
-class Location:
-    """A 1-based position in a spec file."""
+class Location(NamedTuple):
+    """A 1-based position in a spec file (a named tuple: specs make one per YAML node, so it must be cheap)."""
 
     file: str
     line: int
@@ -26,13 +32,16 @@ class Location:
 
 
 class CnncalcError(Exception):
-    """Base of every error cnncalc reports to a user (never a traceback)."""
+    """Base of every error cnncalc reports to a user (never a traceback); `exit_code` is the command's status."""
 
     exit_code = 2
 
+    def format(self) -> str:
+        return f"error: {self}"
+
 
 class SpecError(CnncalcError):
-    """A problem in a spec, pointing at the offending node."""
+    """A problem in a spec (or in a value given for one), pointing at the offending node."""
 
     def __init__(self, message: str, loc: Optional[Location] = None, hint: Optional[str] = None):
         super().__init__(message)
@@ -53,3 +62,43 @@ class SpecError(CnncalcError):
 
 class ShapeError(SpecError):
     """A layer cannot accept its input shape (raised during analysis, after expansion succeeded)."""
+
+
+class OptionError(SpecError, ValueError):
+    """A bad value for an option: a command-line flag, a variant (`net@width=32`) or a library call's argument.
+
+    It is also a ValueError, as the library raised before. `option` names the flag (`--input`); with `text`,
+    `format()` shows the argument as written with a caret under the offending columns.
+    """
+
+    def __init__(self, message: str, hint: Optional[str] = None, text: Optional[str] = None, col: int = 0,
+                 width: int = 1, option: Optional[str] = None):
+        super().__init__(message, None, hint)
+        self.text, self.col, self.width, self.option = text, col, max(width, 1), option
+
+    def __str__(self) -> str:  # as the plain ValueError it also is: the reason alone
+        return self.message
+
+    def format(self) -> str:
+        if self.text is None:
+            return super().format()
+        text = f"error: {self.message}\n  {self.text}\n  {' ' * self.col}{'^' * self.width}"
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+class InternalError(Exception):
+    """A bug in cnncalc, wrapped with what it was doing (the layer a kernel failed on); never a user's mistake."""
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> Optional[str]:
+    """A 'did you mean …?' hint, or None when nothing is close."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def shown(value: object) -> str:
+    """A user's value as an error message repeats it: its repr, cut to `MAX_SHOWN` characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 12] + f"… ({len(text):,} characters)"

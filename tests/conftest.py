@@ -49,12 +49,11 @@ def golden(request):
 
 @pytest.fixture
 def layer():
-    """`layer(type, in_shape, **args)` → the layer bound to one input shape (or `ins=[...]` for merges)."""
+    """`layer(type, in_shape, **args)` → the layer's `Facts` on one input shape (or `ins=[...]` for merges)."""
 
     def make(kind, in_shape=None, ins=None, **args):
         obj = REGISTRY[kind].create(args or None, {}, Location("<test>", 1, 1))
-        obj.bind(ins if ins is not None else [tuple(in_shape)])
-        return obj
+        return obj.infer(ins if ins is not None else [tuple(in_shape)])
 
     return make
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc import zoo
+from cnncalc.spec import zoo
 
 SMALL_SIZES = (32, 64, 96, 128, 192)  # spatial sizes tried for numeric runs, smallest first
 
@@ -39,7 +39,8 @@ def check_export(network, folder: Path) -> str:
     """Write the code to a file, import it, give build()'s module the exported one's values (strict: the same keys)
     and compare the outputs exactly; return the code."""
     torch = pytest.importorskip("torch")
-    from cnncalc import export, torch as ct
+    import cnncalc.torch as ct
+    from cnncalc.torch import export
 
     path = Path(folder) / "model.py"
     path.write_text(export.export(network))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.analysis import DTYPE_BYTES
+from cnncalc.core.analysis import DTYPE_BYTES
 
 # A small branching net. Elements per tensor: input 2·4·4 = 32; a 4·4·4 = 64; b 32; c 32; cat 64; sum 64;
 # pool 4; flat 4; fc 3; norm 3.
@@ -173,8 +173,8 @@ def test_rows_fold_by_depth(analyze):
 def test_layer_info_records_inputs_weights_and_location(analyze):
     a = analyze(BRANCHY)
     cat = a.layers[3]
-    assert cat.inputs == ["conv2", "conv3"]
-    assert a.layers[0].inputs == ["input"]
+    assert cat.inputs == ("conv2", "conv3")  # frozen: a tuple since the architecture step
+    assert a.layers[0].inputs == ("input",)
     assert a.layers[0].weights == {"weight": (4, 2, 3, 3), "bias": (4,)}
     assert (cat.node.loc.file, cat.node.loc.line, cat.node.loc.col) == ("<string>", 8, 5)
 
@@ -202,21 +202,16 @@ def test_load_zoo_name():
 def test_network_exposes_the_graph():
     net = cnncalc.load(BRANCHY)
     assert net.input == (2, 4, 4) and net.name == "branchy"
-    assert net.nodes[0].inputs == [-1]  # INPUT
-    assert net.nodes[3].inputs == [1, 2]  # concat of b and c
+    assert net.nodes[0].inputs == (-1,)  # INPUT
+    assert net.nodes[3].inputs == (1, 2)  # concat of b and c
     assert net.output == len(net.nodes) - 1
-    assert net.consumers()[0] == [1, 2, 4]  # a feeds b, c and the sum
+    assert net.schedule.readers_of(0) == (1, 2, 4)  # a feeds b, c and the sum
 
 
-def test_gc_is_paused_only_while_loading_and_analysing():
-    # loading and analysis pause the cyclic GC (it made them superlinear) and always restore its state
+def test_loading_and_analysing_leave_the_garbage_collector_alone():
+    # the loader builds no reference cycles worth pausing the GC for; a caller's GC setting is never touched
     import gc
 
-    from cnncalc.source import paused_gc
-
-    assert gc.isenabled()
-    with paused_gc():
-        assert not gc.isenabled()
     assert gc.isenabled()
     cnncalc.load(BRANCHY).analyze()
     assert gc.isenabled()
@@ -226,17 +221,40 @@ def test_gc_is_paused_only_while_loading_and_analysing():
     gc.disable()
     try:
         cnncalc.load(BRANCHY).analyze()
-        assert not gc.isenabled()  # a caller's choice to run without the GC is kept
+        assert not gc.isenabled()
     finally:
         gc.enable()
 
 
-def test_an_analysis_at_another_input_keeps_its_own_layer_state():
-    # Layers are bound to their input shapes during analysis; lint rules and forward() read that state afterwards.
+def test_an_analysis_at_another_input_keeps_its_own_facts():
+    # Facts belong to the analysis, never to the layer: both analyses share one layer object and stay true.
     net = cnncalc.load("input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3, padding: same, stride: 2}\n")
     small = net.analyze()
     large = net.analyze(input=(3, 33, 33))
+    assert small.layers[0].layer is large.layers[0].layer
     # 'same' with stride 2: 32 → 16 needs (16−1)·2 + 3 − 32 = 1 unit of padding (at the end); 33 → 17 needs 2 (1 + 1)
-    assert small.layers[0].node.layer.pads_ == [(0, 1), (0, 1)]
-    assert large.layers[0].node.layer.pads_ == [(1, 1), (1, 1)]
+    assert small.layers[0].facts.geometry.pads == ((0, 1), (0, 1))
+    assert large.layers[0].facts.geometry.pads == ((1, 1), (1, 1))
     assert small.layers[0].output == (8, 16, 16) and large.layers[0].output == (8, 17, 17)
+
+
+def test_analysis_changes_nothing_it_can_reach():
+    # The network's full description (every node, layer argument, group and variable) reads the same before and after
+    # analyses at two inputs, batches and dtypes; interleaved analyses give the same figures as fresh ones.
+    net = cnncalc.load("resnet18")
+    before = repr(net), repr(net.schedule)
+    a1 = net.analyze(batch=2)
+    b = net.analyze(batch=3, dtype="float16", input=(3, 160, 160))
+    a2 = net.analyze(batch=2)
+    assert (repr(net), repr(net.schedule)) == before
+    assert a1.totals == a2.totals and a1.layers == a2.layers
+    fresh = cnncalc.load("resnet18").analyze(batch=3, dtype="float16", input=(3, 160, 160))
+    assert b.totals == fresh.totals and [r.output for r in b.layers] == [r.output for r in fresh.layers]
+    assert b.totals.macs != a1.totals.macs
+
+
+def test_layers_refuse_changes():
+    layer = cnncalc.load("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3}\n").nodes[0].layer
+    with pytest.raises(AttributeError, match="immutable"):
+        layer.out = 8
+    assert layer.out == 4

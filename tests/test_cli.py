@@ -125,8 +125,11 @@ def test_input_accepts_x_separators(cli):
 
 @pytest.mark.parametrize("args, message", [
     (("--set", "classes"), "Invalid value for --set: expected NAME=VALUE, got 'classes'"),
-    (("--input", "1,a"), "Invalid value for --input: expected comma-separated integers like 3,224,224, got '1,a'"),
-    (("--input", "1,0,5"), "Invalid value for --input: expected positive sizes, got '1,0,5'"),
+    # --input is read by the same reader as compare's @input= (one wording, one meaning of a single number)
+    (("--input", "1,a"), "Invalid value for --input: expected positive integers like 3,160,160 or one spatial size "
+                         "like 160, got '1,a'"),
+    (("--input", "1,0,5"), "Invalid value for --input: expected positive integers like 3,160,160 or one spatial "
+                           "size like 160, got '1,0,5'"),
     (("--batch", "0"), "Invalid value for '--batch': 0 is not in the range 1<=x<=1048576."),
     (("--dtype", "float64"), "Invalid value for '--dtype': 'float64' is not one of"),
     (("--format", "xml"), "Invalid value for '--format': 'xml' is not one of"),
@@ -190,7 +193,7 @@ def test_no_ansi_codes_off_terminal(cli, monkeypatch):
 def test_no_color_on_a_terminal(monkeypatch):
     from rich.text import Text
 
-    from cnncalc.commands._common import console
+    from cnncalc.cli.options import console
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import cnncalc
-from cnncalc import zoo
+from cnncalc.spec import zoo
 from cnncalc.cli import cli
-from cnncalc.compare import (Variant, VariantError, collect, longest_path, network_input, parse_sweep,
-                             parse_variant, sweep_variants)
+from cnncalc.compare import Variant, VariantError, collect, longest_path, parse_sweep, parse_variant, sweep_variants
+from cnncalc.spec.options import resolve_input
 
 NET = """\
 name: small
@@ -86,9 +86,9 @@ def test_parse_variant(arg, spec, vars, shape):
     # the caret sits under the offending piece: column 9 is the 'd' of 'depth' after 'resnet50@'
     ("resnet50@depth", "expected NAME=VALUE in 'resnet50@depth'", "         ^^^^^"),
     ("resnet50@depth=", "empty value", "               ^"),
-    ("resnet50@input=3,x", "input must be positive integers like 3,160,160 or one spatial size like 160, got '3,x'",
+    ("resnet50@input=3,x", "expected positive integers like 3,160,160 or one spatial size like 160, got '3,x'",
      "               ^^^"),
-    ("resnet50@input=0", "input must be positive integers", "               ^"),
+    ("resnet50@input=0", "expected positive integers", "               ^"),
     ("resnet50@depth=101,depth=50", "'depth' is set twice", "                   ^^^^^"),
     ("@depth=1", "a variant needs a spec before '@'", "^"),
 ])
@@ -108,11 +108,10 @@ def test_variant_error_is_a_usage_error_on_stderr(spec):
 
 
 def test_spatial_input_keeps_the_channels():
-    assert network_input((160,), (3, 224, 224), "x") == (3, 160, 160)
-    assert network_input((100,), (2, 16000), "x") == (2, 100)  # 1-D: [C, L]
-    assert network_input((1, 28, 28), (3, 224, 224), "x") == (1, 28, 28)  # a full shape as is
-    with pytest.raises(cnncalc.SpecError, match=r"sets every spatial size, but the input \[784\] has none"):
-        network_input((28,), (784,), "mlp@input=28")
+    assert resolve_input((160,), (3, 224, 224), "x") == (3, 160, 160)
+    assert resolve_input((100,), (2, 16000), "x") == (2, 100)  # 1-D: [C, L]
+    assert resolve_input((1, 28, 28), (3, 224, 224), "x") == (1, 28, 28)  # a full shape as is
+    assert resolve_input((28,), (784,), "mlp@input=28") == (28,)  # a flat input: one number is its length
 
 
 def test_sweep_parsing_and_grid_order():

@@ -8,8 +8,8 @@ import time
 import pytest
 
 import cnncalc
-from cnncalc.expand import MAX_LAYERS
-from cnncalc.source import MAX_BYTES
+from cnncalc.spec.expand import MAX_LAYERS
+from cnncalc.spec.source import MAX_BYTES
 
 CASES = {
     "yaml-syntax": (  # PyYAML notices the missing '}' where the next entry starts

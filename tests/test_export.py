@@ -186,7 +186,7 @@ def test_hostile_names_cannot_escape_the_generated_docstrings(name, tmp_path, mo
     import ast
 
     pytest.importorskip("torch")
-    from cnncalc import export
+    from cnncalc.torch import export
 
     monkeypatch.chdir(tmp_path)  # where a payload would write its file
     spec = f"name: {yaml_quoted(name)}\ninput: [2, 8]\nlayers:\n  - conv: {{out: 2, kernel: 3}}\n"
@@ -207,7 +207,7 @@ def test_any_name_round_trips_through_the_generated_docstring(name):
     import ast
 
     pytest.importorskip("torch")
-    from cnncalc import export
+    from cnncalc.torch import export
 
     spec = f"name: {yaml_quoted(name.replace('$', '$$'))}\ninput: [1, 4]\nlayers:\n  - relu\n"  # `$$` is a literal `$`
     code = export.export(cnncalc.load(spec))

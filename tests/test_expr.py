@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cnncalc import expr as expr_module
-from cnncalc.expr import ExprError, evaluate, has_reference, substitute
+from cnncalc.spec import expr as expr_module
+from cnncalc.spec.expr import ExprError, evaluate, has_reference, substitute
 
 
 def error_of(fn, *args) -> ExprError:

@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from cnncalc.layers.base import same_padding, window_count, window_formula
+from cnncalc.layers.geometry import same_padding, window_count, window_formula
 
 
 def test_output_size_formula_examples():

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import cli
-from cnncalc.kernels import SPEC_DIR, compare_kernels
+from cnncalc.compare.alternatives import SPEC_DIR, compare_kernels
 
 C = 64
 

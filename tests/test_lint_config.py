@@ -7,7 +7,7 @@ import cnncalc
 from cnncalc.errors import SpecError
 from cnncalc.lint import Settings, settings_for
 from cnncalc.lint.config import find_config, parse_quantity, read_config, section
-from cnncalc.source import parse_yaml
+from cnncalc.spec.source import parse_yaml
 
 
 @pytest.mark.parametrize("text, kind, value", [

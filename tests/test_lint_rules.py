@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc import zoo
+from cnncalc.spec import zoo
 from cnncalc.lint import REGISTRY, Settings, Severity, lint
 from cnncalc.lint.core import parse_doc
 
@@ -213,9 +213,12 @@ def test_large_kernel_in_3d():
 @pytest.mark.parametrize("name", zoo.names())
 def test_zoo_networks_lint_without_errors(name):
     """Every bundled network is valid: linting it must not crash and must find nothing error-level."""
-    findings = lint(cnncalc.load(name).analyze())
+    net = cnncalc.load(name)
+    findings = lint(net.analyze())
     assert [f for f in findings if f.severity is Severity.ERROR] == []
-    assert all(f.loc.file == name and f.loc.line >= 1 for f in findings)
+    # one loader for the API and the commands: a zoo spec is named by its file's path, so FILE:LINE:COL opens it
+    assert net.source == str(zoo.resolve(name).path)
+    assert all(f.loc.file == net.source and f.loc.line >= 1 for f in findings)
 
 
 def test_peak_memory_names_the_tensors_live_at_the_peak():
@@ -234,10 +237,9 @@ def test_peak_memory_names_the_tensors_live_at_the_peak():
 @pytest.mark.parametrize("name", ["resnet50", "googlenet", "mobilenet_v2"])
 def test_live_at_peak_agrees_with_the_peak(name):
     """The core hook the peak-memory budget uses: the tensors it names add up to Totals.peak_activation_bytes."""
-    from cnncalc.analysis import live_at_peak
-    from cnncalc.network import INPUT
+    from cnncalc.spec.graph import INPUT
 
     a = cnncalc.load(name).analyze(batch=2)
     sizes = {INPUT: a.totals.input_bytes, **{i.index: i.activation_bytes for i in a.layers}}
-    peak, live = live_at_peak(a.network, sizes)
+    peak, live = a.network.schedule.peak(sizes)
     assert peak == a.totals.peak_activation_bytes == sum(sizes[j] for j in live)

@@ -1,4 +1,4 @@
-"""cnncalc.ops (fast kernels) against cnncalc.ops_ref (loops from the definitions), hand-checked
+"""cnncalc.runtime.ops (fast kernels) against tests/ops_ref.py (loops from the definitions), hand-checked
 worked examples, and numerical properties.  Torch cross-checks run only where torch is installed."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from cnncalc import ops, ops_ref
+import ops_ref
+from cnncalc.runtime import ops
 
 rng = np.random.default_rng(1234)
 fuzz = settings(max_examples=100, deadline=None, derandomize=True)

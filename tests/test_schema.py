@@ -6,14 +6,14 @@ import pytest
 import yaml
 
 from cnncalc.layers import REGISTRY
-from cnncalc.schema import spec_schema
-from cnncalc.zoo import ZOO_DIR
+from cnncalc.spec.schema import spec_schema
+from cnncalc.spec.zoo import ZOO_DIR
 from conftest import SPECS_DIR
 
 jsonschema = pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).parents[1]
-SHIPPED = ROOT / "schema" / "cnncalc.schema.json"
+SHIPPED = ROOT / "cnncalc" / "schema" / "cnncalc.schema.json"  # in the package; ./schema links to it
 README = ROOT / "README.md"
 
 
@@ -93,4 +93,18 @@ def test_every_layer_type_and_alias_is_in_the_schema():
 def test_shipped_schema_is_current():
     generated = json.dumps(spec_schema(), indent=2) + "\n"
     assert SHIPPED.read_text() == generated, \
-        "schema/cnncalc.schema.json is stale: regenerate it with `cnncalc schema > schema/cnncalc.schema.json`"
+        "cnncalc/schema/cnncalc.schema.json is stale: regenerate it with " \
+        "`cnncalc schema > cnncalc/schema/cnncalc.schema.json`"
+
+
+def test_the_schema_ships_inside_the_package():
+    # setup.cfg's package_data names it relative to the package, so an installed cnncalc (a wheel) carries it;
+    # the repository's ./schema is a link for the README's modeline
+    import configparser
+
+    data = configparser.ConfigParser()
+    data.read(ROOT / "setup.cfg")
+    patterns = [p.strip() for p in data["options.package_data"]["cnncalc"].split(",")]
+    package = ROOT / "cnncalc"
+    assert SHIPPED in {f for p in patterns for f in package.glob(p)}
+    assert (ROOT / "schema" / "cnncalc.schema.json").resolve() == SHIPPED.resolve()

@@ -120,8 +120,8 @@ layers:
 """)
     info = {i.name: i for i in a.layers}
     assert set(info) == {"first", "act", "side", "add1"}
-    assert info["first"].trainable is False and info["side"].inputs == ["first"]
-    assert info["add1"].inputs == ["act", "side"]
+    assert info["first"].trainable is False and info["side"].inputs == ("first",)
+    assert info["add1"].inputs == ("act", "side")
 
 
 WHEN = """
@@ -169,7 +169,7 @@ layers:
   - add: {from: [s, unit2]}
 """)
     assert [i.name for i in a.layers] == ["stem.conv1", "unit2.conv1", "add1"]
-    assert a.layers[-1].inputs == ["stem.conv1", "unit2.conv1"]
+    assert a.layers[-1].inputs == ("stem.conv1", "unit2.conv1")
 
 
 # --- blocks ---------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_blocks_args_defaults_shorthand_and_nesting(analyze):
         "plain1.bn1": (5, 2, 2),
     }
     groups = a.network.groups
-    assert groups["down1"].kind == "block:down" and groups["down1.unit1"].kind == "block:unit"
+    assert (groups["down1"].kind, groups["down1"].block) == ("block", "down") and groups["down1.unit1"].label == "unit"
     assert a.layers[4].groups == ("down1",)
     assert a.layers[2].groups == ("down1", "down1.unit1")
 
@@ -258,8 +258,8 @@ layers:
       merge: concat
 """)
     info = {i.name: i for i in a.layers}
-    assert info["residual1.add"].inputs == ["residual1.body.conv1", "input"]  # identity: the block's input itself
-    assert info["residual2.add"].inputs == ["residual2.body.conv1", "residual2.shortcut.conv1"]
+    assert info["residual1.add"].inputs == ("residual1.body.conv1", "input")  # identity: the block's input itself
+    assert info["residual2.add"].inputs == ("residual2.body.conv1", "residual2.shortcut.conv1")
     assert info["residual2.add"].output == (8, 4, 4)  # (8 + 2 − 3)/2 + 1 = 4
     assert info["residual3.concat"].output == (3 + 8, 4, 4)  # body 3 channels ++ identity 8
 
@@ -277,7 +277,7 @@ layers:
 """)
     assert shapes(a) == {"parallel1.wide.conv1": (3, 8, 8), "parallel1.branch2.conv1": (2, 8, 8),
                          "parallel1.branch2.relu1": (2, 8, 8), "parallel1.concat": (3 + 2 + 4, 8, 8)}
-    assert a.layers[-1].inputs == ["parallel1.wide.conv1", "parallel1.branch2.relu1", "input"]  # [] passes through
+    assert a.layers[-1].inputs == ("parallel1.wide.conv1", "parallel1.branch2.relu1", "input")  # [] passes through
 
 
 def test_parallel_add_merge(analyze):
@@ -305,7 +305,7 @@ layers:
   - conv: {out: 1, kernel: 1}
 """)
     assert shapes(a)["concat1"] == (8, 16, 16)  # up 4×16×16 ++ skip 4×16×16
-    assert a.layers[4].inputs == ["conv_transpose1", "conv1"]
+    assert a.layers[4].inputs == ("conv_transpose1", "conv1")
 
 
 def test_densenet_concatenation(analyze):
@@ -329,7 +329,7 @@ layers:
   - conv: {out: 2, kernel: 1, from: input, id: later}
 """)
     assert [i.name for i in a.layers] == ["conv1", "reads_later"]
-    assert a.layers[1].inputs == ["conv1"]
+    assert a.layers[1].inputs == ("conv1",)
 
 
 SE = """
@@ -365,14 +365,14 @@ def test_ids_are_local_to_block_instances_and_iterations(analyze):
     a = analyze(SE)
     info = {i.name: i for i in a.layers}
     # each se instance's `x` and `g` are its own: the second reads the first one's product
-    assert info["se1.mul1"].inputs == ["se1.identity1", "se1.sigmoid1"]
-    assert info["se2.mul1"].inputs == ["se2.identity1", "se2.sigmoid1"]
-    assert info["se2.identity1"].inputs == ["se1.mul1"]
+    assert info["se1.mul1"].inputs == ("se1.identity1", "se1.sigmoid1")
+    assert info["se2.mul1"].inputs == ("se2.identity1", "se2.sigmoid1")
+    assert info["se2.identity1"].inputs == ("se1.mul1",)
     assert info["se1.mul1"].output == (8, 8, 8)  # [8, 1, 1] gate broadcast over [8, 8, 8]
     # blocks and iterations see the enclosing scope's ids
-    assert info["skip1.add1"].inputs == ["conv1", "skip1.conv1"]
-    assert info["repeat1.1.add1"].inputs == ["repeat1.1.conv1", "conv1"]
-    assert info["repeat1.2.add1"].inputs == ["repeat1.2.conv1", "conv1"]
+    assert info["skip1.add1"].inputs == ("conv1", "skip1.conv1")
+    assert info["repeat1.1.add1"].inputs == ("repeat1.1.conv1", "conv1")
+    assert info["repeat1.2.add1"].inputs == ("repeat1.2.conv1", "conv1")
 
 
 # --- trainable ------------------------------------------------------------------------------------

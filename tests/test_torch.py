@@ -19,9 +19,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc import runtime as fw, zoo  # noqa: E402
+from cnncalc import runtime as fw  # noqa: E402
+from cnncalc.spec import zoo  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
-from cnncalc.network import INPUT  # noqa: E402
+from cnncalc.spec.graph import INPUT  # noqa: E402
 from crosscheck import check_export, distinct_zoo_names, small_input  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -218,14 +219,14 @@ def test_semantics_match_pytorch(spec):
 def test_asymmetric_padding_uses_explicit_pads():
     # 'same' with stride 2 on 10 rows: total (5−1)·2 + 3 − 10 = 1 → (0, 1); on 9 columns (1, 1). F.pad: W first
     net = cnncalc.load(SEMANTICS["same_odd_total"])
-    net.analyze()
-    call = ct.module_call(net.nodes[0].layer)
+    first = net.analyze().layers[0]
+    call = ct.module_call(first.layer, first.facts)
     assert call.cls == "PaddedConv2d" and call.kwargs["pads"] == [1, 1, 0, 1] and call.kwargs["padding"] == 0
 
 
 def test_a_difference_names_the_layer_that_makes_it(monkeypatch):
     # the check can fail: map gelu to the exact form whatever `approximate` says, and the tanh layer is blamed
-    monkeypatch.setitem(ct.CALLS, "gelu", lambda layer, rank, d: ct.Call("nn.GELU", []))
+    monkeypatch.setitem(ct.CALLS, "gelu", lambda layer, facts, rank: ct.Call("nn.GELU", []))
     with pytest.raises(AssertionError, match=r"layer gelu1 \(gelu\) differs from PyTorch"):
         check_numbers(cnncalc.load(SEMANTICS["gelu_tanh"]))
 

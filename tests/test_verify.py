@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cnncalc
-from cnncalc.commands.verify import ByteSize
+from cnncalc.cli.options import ByteSize
 from cnncalc.runtime import init_weights, save_weights
 
 SPEC = """\
@@ -36,7 +36,7 @@ def spec(tmp_path):
 @pytest.fixture(autouse=True)
 def fixed_matmul(monkeypatch):
     """The 2048³ reference matmul costs ~0.1 s per run; a fixed 100 GFLOP/s keeps these tests fast and exact."""
-    monkeypatch.setattr("cnncalc.runtime.matmul_gflops", lambda: 100.0)
+    monkeypatch.setattr("cnncalc.runtime.verify.matmul_gflops", lambda: 100.0)
 
 
 def test_exit_0_and_a_table_when_everything_matches(cli, spec):
@@ -83,9 +83,9 @@ def test_measured_peak_is_close_to_the_prediction(cli, tmp_path):
 
 
 def test_exit_1_names_the_layer_that_computed_the_wrong_shape(cli, spec, monkeypatch):
-    from cnncalc.layers.pool import MaxPool
+    from cnncalc.runtime.backend import FORWARD
 
-    monkeypatch.setattr(MaxPool, "forward", lambda self, xs, w: xs[0][:, :, ::2, :])  # halves H, forgets W
+    monkeypatch.setitem(FORWARD, "maxpool", lambda layer, facts, xs, w: xs[0][:, :, ::2, :])  # halves H, forgets W
     r = cli("verify", spec, "--format", "json")
     assert r.exit_code == 1
     assert r.stderr == f"{spec}:9:14: error: maxpool1 (maxpool) computed [2, 8, 8, 16], the analysis says [2, 8, 8, 8]\n"
@@ -96,17 +96,20 @@ def test_exit_1_names_the_layer_that_computed_the_wrong_shape(cli, spec, monkeyp
     assert len(d["layers"]) == 10  # global pooling absorbs the error: the rest still ran
 
 
-def test_exit_1_when_a_layer_fails_to_run(cli, spec, monkeypatch):
-    from cnncalc.layers.dense import Dense
+def test_exit_70_when_a_kernel_crashes(cli, spec, monkeypatch):
+    # a kernel raising on checked input is a bug in cnncalc, not a failed check of the user's network: it says so,
+    # names the layer, keeps the traceback for the report, and exits 70 (EX_SOFTWARE), apart from 1 and 2
+    from cnncalc.runtime.backend import FORWARD
 
-    def broken(self, xs, w):
+    def broken(layer, facts, xs, w):
         raise ValueError("matmul: shapes do not align")
 
-    monkeypatch.setattr(Dense, "forward", broken)
+    monkeypatch.setitem(FORWARD, "dense", broken)
     r = cli("verify", spec)
-    assert r.exit_code == 1
-    assert r.stderr == f"{spec}:12:12: error: dense1 (dense) failed: ValueError: matmul: shapes do not align\n"
-    assert "dense1" in r.stdout and "failed" in r.stdout and "✗ 1 check failed (9 of 10 layers ran)" in r.stdout
+    assert r.exit_code == 70 and r.stdout == ""
+    assert "Traceback" in r.stderr and 'raise ValueError("matmul: shapes do not align")' in r.stderr
+    assert "internal error: dense1 (dense) failed: ValueError: matmul: shapes do not align\n" in r.stderr
+    assert "this is a bug in cnncalc" in r.stderr
 
 
 def test_exit_2_on_a_bad_spec(cli, tmp_path):
@@ -132,7 +135,7 @@ def test_refuses_to_start_beyond_max_memory(cli, spec):
 @pytest.mark.parametrize("text, value", [("2GiB", 2 * 2**30), ("512 MiB", 512 * 2**20), ("1.5GiB", 3 * 2**29),
                                          ("100MB", 10**8), ("4096", 4096), ("1KiB", 1024)])
 def test_memory_sizes(text, value):
-    # the same reading as lint's byte budgets (cnncalc.quantity): KiB… are powers of 1024, KB… powers of 1000
+    # the same reading as lint's byte budgets (cnncalc.spec.options.parse_quantity): KiB… are powers of 1024, KB… powers of 1000
     assert ByteSize().convert(text, None, None) == value
 
 

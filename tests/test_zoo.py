@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc import zoo
-from cnncalc.commands.zoo import markdown
+from cnncalc.spec import zoo
+from cnncalc.cli.zoo import markdown
+from cnncalc.core.catalogue import catalogue
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -297,7 +298,7 @@ def test_zoo_table_shows_every_name(cli):
 
 
 def test_zoo_markdown_row():
-    line = next(l for l in markdown(zoo.catalogue()).splitlines() if l.startswith("| `lenet5`"))
+    line = next(l for l in markdown(catalogue()).splitlines() if l.startswith("| `lenet5`"))
     assert line == "| `lenet5` | 1×32×32 | 61,706 | 416,520 | 10 | LeCun et al. 1998, as commonly implemented |"
 
 

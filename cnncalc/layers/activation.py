@@ -1,23 +1,20 @@
-"""Element-wise activations, softmax and dropout: no weights, one output element per input element."""
+"""Element-wise activations, softmax, scaling and dropout: no weights, one output element per input element."""
 from __future__ import annotations
 
-from .base import Arg, Layer, register
+from .args import FLOAT, FLOAT0, Arg, Choice
+from .base import Layer, register
 
 
 class Activation(Layer):
     """An element-wise nonlinearity; `flops_per_element` is its cost in the README's FLOP rules."""
 
     nonlinear = True
-    op = ""  # the function name in cnncalc.ops
-
-    def forward(self, xs, w):
-        from .. import ops
-        return getattr(ops, self.op or self.type)(xs[0])
 
 
 def _activation(name: str, flops: int, doc: str, *aliases: str) -> type:
     cls = type(name.title().replace("_", ""), (Activation,),
                {"type": name, "aliases": aliases, "flops_per_element": flops, "doc": doc, "__doc__": doc})
+    globals()[cls.__name__] = cls  # importable by name, so layers pickle and copy
     return register(cls)
 
 
@@ -37,12 +34,8 @@ class LeakyReLU(Activation):
     type = "leaky_relu"
     doc = "x if x ≥ 0 else slope·x"
     shorthand = "slope"
-    args = (Arg("slope", "float", 0.01, "negative slope"),)
+    args = (Arg("slope", FLOAT, 0.01, "negative slope"),)
     flops_per_element = 2
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.leaky_relu(xs[0], self.slope)
 
 
 @register
@@ -51,12 +44,8 @@ class GELU(Activation):
 
     type = "gelu"
     doc = "x · Φ(x)"
-    args = (Arg("approximate", "choice", "none", "'none' (erf) or 'tanh'", ("none", "tanh")),)
+    args = (Arg("approximate", Choice(("none", "tanh")), "none", "'none' (erf) or 'tanh'"),)
     flops_per_element = 5
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.gelu(xs[0], self.approximate)
 
 
 @register
@@ -65,11 +54,8 @@ class Softmax(Activation):
 
     type = "softmax"
     doc = "softmax over channels"
-    flops_per_element = 5  # max, subtract, exp, sum, divide
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.softmax(xs[0], axis=1)
+    flops_rule = "5 per element (max, subtract, exp, sum, divide)"
+    flops_per_element = 5
 
 
 @register
@@ -79,11 +65,8 @@ class Scale(Layer):
     type = "scale"
     doc = "multiply by a constant factor"
     shorthand = "factor"
-    args = (Arg("factor", "float", doc="the constant"),)
+    args = (Arg("factor", FLOAT, doc="the constant"),)
     flops_per_element = 1
-
-    def forward(self, xs, w):
-        return xs[0] * xs[0].dtype.type(self.factor)  # keeps float32 float32
 
 
 @register
@@ -92,12 +75,10 @@ class Dropout(Layer):
 
     type = "dropout"
     doc = "dropout (identity at inference)"
+    pass_through = True
     shorthand = "p"
-    args = (Arg("p", "float0", 0.5, "drop probability"),)
+    args = (Arg("p", FLOAT0, 0.5, "drop probability"),)
 
     def validate(self):
         if self.p > 1:
             raise self.error(f"dropout probability must be between 0 and 1, got {self.p}", "p")
-
-    def forward(self, xs, w):
-        return xs[0]

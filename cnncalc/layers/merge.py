@@ -11,9 +11,17 @@ def _fmt(shapes) -> str:
 
 
 class Merge(Layer):
-    """A layer that combines two or more inputs."""
+    """A layer that combines two or more inputs; `add` and `mul` cost (inputs − 1) FLOPs per output element."""
 
     inputs = (2, None)
+    flops_rule = "(inputs − 1) per output element"
+
+    def _infer(self, ins):
+        out = self.merged(ins)
+        return self.facts(ins, out, flops=(len(ins) - 1) * prod(out))
+
+    def merged(self, ins):
+        raise NotImplementedError
 
 
 @register
@@ -23,18 +31,11 @@ class Add(Merge):
     type = "add"
     doc = "element-wise sum (shapes must match)"
 
-    def output_shape(self, ins):
+    def merged(self, ins):
         if any(s != ins[0] for s in ins):
             raise self.error(f"'add' needs inputs of the same shape, got {_fmt(ins)}",
                              hint="a residual shortcut needs a 1×1 conv (with the block's stride) when the shape changes")
         return ins[0]
-
-    def flops(self):
-        return (len(self.ins) - 1) * prod(self.shape)
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.add(*xs)
 
 
 @register
@@ -44,7 +45,7 @@ class Mul(Merge):
     type = "mul"
     doc = "element-wise product, broadcasting size-1 axes"
 
-    def output_shape(self, ins):
+    def merged(self, ins):
         rank = max(len(s) for s in ins)
         if any(len(s) != rank for s in ins):
             raise self.error(f"'mul' needs inputs of the same rank, got {_fmt(ins)}")
@@ -56,13 +57,6 @@ class Mul(Merge):
             out.append(big.pop() if big else 1)
         return tuple(out)
 
-    def flops(self):
-        return (len(self.ins) - 1) * prod(self.shape)
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.mul(*xs)
-
 
 @register
 class Concat(Merge):
@@ -71,13 +65,10 @@ class Concat(Merge):
     type = "concat"
     aliases = ("cat",)
     doc = "concatenation along channels"
+    flops_rule = ""
 
-    def output_shape(self, ins):
+    def _infer(self, ins):
         if any(s[1:] != ins[0][1:] for s in ins):
             raise self.error(f"'concat' needs inputs that differ only in channels, got {_fmt(ins)}",
                              hint="check the strides and paddings of the branches")
-        return (sum(s[0] for s in ins), *ins[0][1:])
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.concat(*xs)
+        return self.facts(ins, (sum(s[0] for s in ins), *ins[0][1:]))

@@ -1,35 +1,41 @@
 """Pooling: windowed max/avg/median, global pooling and PyTorch's adaptive pooling."""
 from __future__ import annotations
 
-from fractions import Fraction
-from math import ceil, floor, log2, prod
+from math import ceil, log2, prod
 
-from .base import GLOBAL, Arg, Layer, Window, per_axis, register, spatial_rank
-from .window import WindowGeometry
+from .args import AXES, BOOL, PADDING, Arg
+from .base import GLOBAL, Layer, register
+from .geometry import Window, adaptive_windows, per_axis, ratio, slide, spatial_rank
 
 _WINDOW = (
-    Arg("kernel", "axes", doc="window size: an int or one per spatial axis"),
-    Arg("stride", "axes", None, "stride per axis (default: the kernel size)"),
-    Arg("padding", "padding", 0, "padding per axis (at most half the kernel), 'same' or 'valid'"),
-    Arg("ceil_mode", "bool", False, "count a last partial window (PyTorch's ceil_mode)"),
+    Arg("kernel", AXES, doc="window size: an int or one per spatial axis"),
+    Arg("stride", AXES, None, "stride per axis (default: the kernel size)"),
+    Arg("padding", PADDING, 0, "padding per axis (at most half the kernel), 'same' or 'valid'"),
+    Arg("ceil_mode", BOOL, False, "count a last partial window (PyTorch's ceil_mode)"),
 )
+_AVERAGE_RULE = "one per element read: K − 1 adds and a divide per output"
+_MAX_READ_RULE = "elements read − outputs (comparisons)"
 
 
-class _Pool(WindowGeometry):
-    """Windowed pooling over each channel separately."""
+class _Pool(Layer):
+    """Windowed pooling over each channel separately; `per_output(K)` is its FLOPs per output for a window of K."""
 
+    pooling = True
     shorthand = "kernel"
+    dilated = False
 
-    def output_shape(self, ins):
-        sizes = self.spatial_out(ins[0])
-        for (lo, hi), k in zip(self.pads_, self.kernel_):
+    def _infer(self, ins):
+        sizes, g, dropped = slide(self, ins[0], self.dilated, self.ceil_mode)
+        for (lo, hi), k in zip(g.pads, g.kernel):
             if max(lo, hi) > k // 2:  # PyTorch's rule: half the kernel, whatever the dilation
                 raise self.error(f"'{self.type}' padding {max(lo, hi)} is more than half the window {k}", "padding",
                                  hint="PyTorch refuses this: pad at most kernel // 2")
-        return (ins[0][0], *sizes)
+        out = (ins[0][0], *sizes)
+        return self.facts(ins, out, flops=self.per_output(prod(g.kernel)) * prod(out), window=g.windows(),
+                          geometry=g, dropped=dropped)
 
-    def window_volume(self) -> int:
-        return prod(self.kernel_)
+    def per_output(self, k: int) -> int:
+        raise NotImplementedError
 
 
 @register
@@ -39,14 +45,12 @@ class MaxPool(_Pool):
     type = "maxpool"
     aliases = ("max_pool",)
     doc = "max pooling"
-    args = _WINDOW + (Arg("dilation", "axes", 1, "dilation per axis"),)
+    flops_rule = "K − 1 comparisons per output (K = window volume)"
+    dilated = True
+    args = _WINDOW + (Arg("dilation", AXES, 1, "dilation per axis"),)
 
-    def flops(self):
-        return (self.window_volume() - 1) * prod(self.shape)  # K − 1 comparisons per output
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.max_pool(xs[0], self.kernel_, self.stride_, self.pads_, self.dilation_, self.ceil_mode)
+    def per_output(self, k):
+        return k - 1
 
 
 @register
@@ -56,15 +60,11 @@ class AvgPool(_Pool):
     type = "avgpool"
     aliases = ("avg_pool",)
     doc = "average pooling"
-    has_dilation = False
-    args = _WINDOW + (Arg("count_include_pad", "bool", True, "divide by the full window, padding included"),)
+    flops_rule = _AVERAGE_RULE
+    args = _WINDOW + (Arg("count_include_pad", BOOL, True, "divide by the full window, padding included"),)
 
-    def flops(self):
-        return self.window_volume() * prod(self.shape)  # K − 1 adds and one divide per output
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.avg_pool(xs[0], self.kernel_, self.stride_, self.pads_, self.ceil_mode, self.count_include_pad)
+    def per_output(self, k):
+        return k  # K − 1 adds and one divide
 
 
 @register
@@ -74,27 +74,19 @@ class MedianPool(_Pool):
     type = "medianpool"
     aliases = ("median_pool",)
     doc = "median pooling"
-    has_dilation = False
+    flops_rule = "K·⌈log2 K⌉ per output (a comparison sort of the window)"
     args = _WINDOW
 
-    def flops(self):
-        k = self.window_volume()
-        return k * ceil(log2(k)) * prod(self.shape)  # a comparison sort of the window: K·⌈log2 K⌉
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.median_pool(xs[0], self.kernel_, self.stride_, self.pads_, self.ceil_mode)
+    def per_output(self, k):
+        return k * ceil(log2(k))
 
 
 class _GlobalPool(Layer):
     """Pools each channel's whole spatial extent to one value: [C, *S] → [C, 1, …]."""
 
-    def output_shape(self, ins):
+    def _infer(self, ins):
         rank = spatial_rank(self, ins[0])
-        return (ins[0][0],) + (1,) * rank
-
-    def window(self):
-        return GLOBAL
+        return self.facts(ins, (ins[0][0],) + (1,) * rank, flops=self.read_flops(ins[0]), window=GLOBAL)
 
 
 @register
@@ -102,12 +94,10 @@ class GlobalAvgPool(_GlobalPool):
     type = "global_avgpool"
     aliases = ("global_avg_pool", "gap")
     doc = "mean over all spatial positions → [C, 1, …]"
+    flops_rule = _AVERAGE_RULE
 
-    def flops(self):
-        return prod(self.ins[0])  # N − 1 adds and one divide per channel
-
-    def forward(self, xs, w):
-        return xs[0].mean(axis=tuple(range(2, xs[0].ndim)), keepdims=True)
+    def read_flops(self, shape):
+        return prod(shape)  # N − 1 adds and one divide per channel
 
 
 @register
@@ -115,44 +105,30 @@ class GlobalMaxPool(_GlobalPool):
     type = "global_maxpool"
     aliases = ("global_max_pool",)
     doc = "maximum over all spatial positions → [C, 1, …]"
+    flops_rule = _MAX_READ_RULE
 
-    def flops(self):
-        return prod(self.ins[0]) - self.ins[0][0]  # N − 1 comparisons per channel
-
-    def forward(self, xs, w):
-        return xs[0].max(axis=tuple(range(2, xs[0].ndim)), keepdims=True)
-
-
-def adaptive_windows(n: int, o: int):
-    """PyTorch's adaptive windows along one axis: [floor(i·n/o), ceil((i+1)·n/o))."""
-    return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+    def read_flops(self, shape):
+        return prod(shape) - shape[0]  # N − 1 comparisons per channel
 
 
 class _AdaptivePool(Layer):
     """Pools to a fixed output size with PyTorch's (possibly overlapping) adaptive windows."""
 
     shorthand = "out"
-    args = (Arg("out", "size", doc="output size: an int or one per spatial axis"),)
+    args = (Arg("out", AXES, doc="output size: an int or one per spatial axis"),)
 
-    def output_shape(self, ins):
+    def _infer(self, ins):
         rank = spatial_rank(self, ins[0])
-        self.out_ = per_axis(self, "out", rank)
-        return (ins[0][0], *self.out_)
-
-    def _window_sum(self) -> int:
-        # elements read per channel: the product over axes of the summed window lengths
-        return prod(sum(e - s for s, e in adaptive_windows(n, o)) for n, o in zip(self.ins[0][1:], self.out_))
-
-    def window(self):
-        sizes = self.ins[0][1:]
-        if all(o == 1 for o in self.out_):
-            return GLOBAL
-        axes = []
-        for n, o in zip(sizes, self.out_):
-            longest = max(e - s for s, e in adaptive_windows(n, o))
-            # window i spans [⌊i·n/o⌋, ⌈(i+1)·n/o⌉): centred near (i + ½)·n/o − ½, reading at most `longest` units
-            axes.append(Window(Fraction(n, o), Fraction(n - o, 2 * o), longest - 1))
-        return axes
+        sizes = per_axis(self, "out", rank)
+        windows = [adaptive_windows(n, o) for n, o in zip(ins[0][1:], sizes)]
+        read = ins[0][0] * prod(sum(e - s for s, e in w) for w in windows)  # elements read: summed window lengths
+        out = (ins[0][0], *sizes)
+        if all(o == 1 for o in sizes):
+            window = GLOBAL
+        else:  # window i spans [⌊i·n/o⌋, ⌈(i+1)·n/o⌉): centred near (i + ½)·n/o − ½, reading at most its longest
+            window = tuple(Window(ratio(n, o), ratio(n - o, 2 * o), max(e - s for s, e in w) - 1)
+                           for n, o, w in zip(ins[0][1:], sizes, windows))
+        return self.facts(ins, out, flops=self.read_flops(read, prod(out)), window=window)
 
 
 @register
@@ -160,13 +136,10 @@ class AdaptiveAvgPool(_AdaptivePool):
     type = "adaptive_avgpool"
     aliases = ("adaptive_avg_pool",)
     doc = "average pooling to a given output size (PyTorch AdaptiveAvgPool)"
+    flops_rule = _AVERAGE_RULE
 
-    def flops(self):
-        return self.ins[0][0] * self._window_sum()
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.adaptive_avg_pool(xs[0], self.out_)
+    def read_flops(self, read, outputs):
+        return read
 
 
 @register
@@ -174,10 +147,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     type = "adaptive_maxpool"
     aliases = ("adaptive_max_pool",)
     doc = "max pooling to a given output size (PyTorch AdaptiveMaxPool)"
+    flops_rule = _MAX_READ_RULE
 
-    def flops(self):
-        return self.ins[0][0] * self._window_sum() - prod(self.shape)
-
-    def forward(self, xs, w):
-        from .. import ops
-        return ops.adaptive_max_pool(xs[0], self.out_)
+    def read_flops(self, read, outputs):
+        return read - outputs

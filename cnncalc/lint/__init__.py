@@ -4,8 +4,8 @@
     from cnncalc.lint import Settings, lint
     findings = lint(load("specs/vgg16.yaml").analyze(), Settings(budgets={"params": 25_000_000}))
 
-Rules live in `rules` (design) and `budgets` (limits), the registry and finding types in `core`, settings in
-`config`, and the output formats in `emit`.
+Rules live in `rules` (design: `rules.shape` CNN1xx, `rules.cost` CNN2xx) and `budgets` (limits, CNN3xx), the
+registry and finding types in `core`, settings and the budget table in `config`, and the output formats in `emit`.
 """
 from __future__ import annotations
 

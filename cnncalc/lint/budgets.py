@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ..analysis import DTYPE_BYTES, LayerInfo, live_at_peak
-from ..render.units import human, human_bytes
-from ..network import INPUT
+from ..core.analysis import DTYPE_BYTES, LayerInfo, tensor_bytes
+from ..spec.graph import INPUT
+from ..units import human, human_bytes
 from .config import BUDGETS
 from .core import Finding, Rule, Severity, register
 
@@ -34,11 +34,11 @@ class Budget(Rule):
         a = ctx.analysis
         if limit is None or a.totals is None:
             return
-        field, kind = BUDGETS[self.budget]
-        value = getattr(a.totals, field)
+        budget = BUDGETS[self.budget]
+        value = getattr(a.totals, budget.total)
         if value <= limit:
             return
-        fmt = human if kind == "count" else human_bytes
+        fmt = human if budget.kind == "count" else human_bytes
         top = [c for c in self.contributors(ctx)[:TOP] if c[2]]
         shares = ", ".join(f"{name} {fmt(v)} ({v / value:.0%})" for name, _, v in top)
         over = f"{(value - limit) / limit:.0%} over" if limit else "the budget is 0"
@@ -134,10 +134,10 @@ class PeakMemoryBudget(Budget):
     top_label = "live at the peak"
 
     def contributors(self, ctx):
-        a = ctx.analysis
-        tensor_bytes = {INPUT: a.totals.input_bytes, **{i.index: i.activation_bytes for i in ctx.layers}}
-        _, live = live_at_peak(a.network, tensor_bytes)
-        return sorted((("input", None, tensor_bytes[j]) if j == INPUT else (ctx.layers[j].name, ctx.layers[j], tensor_bytes[j])
+        """The tensors live at the peak, from the network's schedule: the input, or a layer's output."""
+        sizes = tensor_bytes(ctx.analysis)
+        _, live = ctx.net.schedule.peak(sizes)
+        return sorted((("input", None, sizes[j]) if j == INPUT else (ctx.layers[j].name, ctx.layers[j], sizes[j])
                        for j in live), key=lambda c: -c[2])
 
 

@@ -5,10 +5,10 @@ The same section is read in three places, validated by one function, and merged 
 
     lint:
       select: [ALL]                # codes, prefixes (CNN1) or names; default ALL
-      ignore: [CNN109]             # added to the ignores of earlier levels
+      ignore: [CNN204]             # added to the ignores of earlier levels
       strict: false                # warnings fail too
       budgets: {params: 25M, macs: 4G, peak-memory: 512MiB}   # null lifts a budget
-      rules: {CNN108: {factor: 8}}
+      rules: {CNN106: {factor: 8}}
 """
 from __future__ import annotations
 
@@ -17,23 +17,48 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple
 
-from ..errors import Location, SpecError
-from ..quantity import parse_quantity  # noqa: F401  (budgets are read with it; commands use config.parse_quantity)
-from ..source import Node, did_you_mean
+from ..errors import Location, OptionError, SpecError, did_you_mean
+from ..spec.options import parse_quantity
+from ..spec.source import Node
 from .core import REGISTRY, matches
 
 KEYS = ("select", "ignore", "strict", "budgets", "rules")
 CONFIG_NAMES = (".cnncalc.yaml", ".cnncalc.yml")
 
-# Budget name → (Totals field, kind of quantity). Counts take K/M/G/T (powers of 1000), bytes KiB/MiB/GiB/TiB
-# (powers of 1024) or KB/MB/GB/TB (powers of 1000).
-BUDGETS = {
-    "params": ("params", "count"),
-    "macs": ("macs", "count"),
-    "flops": ("flops", "count"),
-    "peak-memory": ("peak_activation_bytes", "bytes"),
-    "param-memory": ("param_bytes", "bytes"),
-}
+
+@dataclass(frozen=True)
+class Limit:
+    """One budget: its name (`--max-NAME` on the command line), the `Totals` field it limits (`total`), its kind of
+    quantity and an example value. Counts take K/M/G/T (powers of 1000); bytes KiB/MiB/GiB/TiB (powers of 1024) or
+    KB/MB/GB/TB (powers of 1000)."""
+
+    name: str
+    total: str
+    kind: str  # "count" or "bytes"
+    example: str
+
+    @property
+    def flag(self) -> str:
+        return f"--max-{self.name}"
+
+    def parse(self, value: Any) -> int:
+        """A limit as written ('25M', '512MiB'); a bad one is an `OptionError` naming this budget's flag."""
+        try:
+            return parse_quantity(value, self.kind)
+        except OptionError as e:
+            raise OptionError(e.message, e.hint, option=self.flag) from None
+
+
+# The one table of budgets: config files, the spec's `lint:`, the budget rules and the --max-* flags all read it.
+BUDGETS: Dict[str, Limit] = {b.name: b for b in (
+    Limit("params", "params", "count", "25M"),
+    Limit("macs", "macs", "count", "4G"),
+    Limit("flops", "flops", "count", "8G"),
+    Limit("peak-memory", "peak_activation_bytes", "bytes", "512MiB"),
+    Limit("param-memory", "param_bytes", "bytes", "100MiB"),
+)}
+
+
 @dataclass(frozen=True)
 class Settings:
     """What to check and against which limits; immutable, each level of overrides makes a new one."""
@@ -133,14 +158,14 @@ def budget_value(key: str, value: Any, loc: Optional[Location], where: str) -> O
     if value is None:
         return None
     try:
-        return parse_quantity(value, BUDGETS[key][1])
-    except ValueError as e:
-        raise SpecError(f"`{where}`: {e}", loc) from None
+        return parse_quantity(value, BUDGETS[key].kind)
+    except OptionError as e:
+        raise SpecError(f"`{where}`: {e.message}", loc, e.hint) from None
 
 
 def _rule_options(node: Node, where: str) -> Dict[str, Dict[str, Any]]:
     if node.kind != "map":
-        raise SpecError(f"`{where}` must map rule codes to options, like {{CNN108: {{factor: 8}}}}", node.loc)
+        raise SpecError(f"`{where}` must map rule codes to options, like {{CNN106: {{factor: 8}}}}", node.loc)
     out: Dict[str, Dict[str, Any]] = {}
     for key, opts in node.value.items():
         found = codes([key], node.key_loc(key), where)[0]
@@ -177,7 +202,7 @@ def find_config(start: Path) -> Optional[Path]:
 
 def read_config(path: Path) -> Dict[str, Any]:
     """The validated `lint` section of a config file (YAML, or pyproject.toml's [tool.cnncalc.lint])."""
-    from ..source import parse_yaml, read_text
+    from ..spec.source import parse_yaml, read_text
 
     text = read_text(str(path))
     if path.suffix == ".toml":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import Location
+from ..spec.graph import INPUT
 
 
 class Severity(enum.Enum):
@@ -132,32 +133,27 @@ def register(cls: type) -> type:
 
 
 def matches(code: str, patterns: Iterable[str]) -> bool:
-    """Whether a rule is chosen by codes, prefixes (`CNN1`: CNN101…CNN199), names (`dropped-pixels`) or `ALL`."""
+    """Whether a rule is chosen by codes, prefixes (`CNN1`: every CNN1xx rule), names (`dropped-pixels`) or `ALL`."""
     return any(p == "ALL" or code.startswith(p) or p.lower() == REGISTRY[code].name for p in patterns)
 
 
 class Context:
-    """What rules read: the analysis, its network, and the graph around each layer."""
+    """What rules read: the analysis, its network, and the graph around each layer (from the network's schedule)."""
 
     def __init__(self, analysis, settings):
         self.analysis = analysis
         self.settings = settings
         self.net = analysis.network
         self.layers = analysis.layers  # LayerInfo per node index, up to a failing layer
-        self.consumers = self.net.consumers()
 
     def producer(self, info, k: int = 0):
         """The LayerInfo feeding input k of a layer, or None for the network input."""
         j = info.node.inputs[k]
-        return self.layers[j] if j >= 0 else None
+        return None if j == INPUT else self.layers[j]
 
     def readers(self, info) -> List[Any]:
-        return [self.layers[i] for i in self.consumers.get(info.index, []) if i < len(self.layers)]
-
-    def input_shape(self, info) -> Tuple[int, ...]:
-        """The shape of a layer's first input in this analysis."""
-        src = self.producer(info)
-        return tuple(self.net.input) if src is None else tuple(src.output)
+        """The analysed layers that read a layer's output, in order."""
+        return [self.layers[i] for i in self.net.schedule.readers_of(info.index) if i < len(self.layers)]
 
 
 def run(analysis, settings) -> List[Finding]:

@@ -6,8 +6,8 @@ from typing import Optional
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis import Analysis
-from . import units
+from ..core.analysis import Analysis
+from .. import units
 
 EIGHTHS = " ▏▎▍▌▋▊▉"  # partial blocks: a bar is drawn to 1/8 of a character
 

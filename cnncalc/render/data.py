@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ..analysis import Analysis, ReceptiveField
-from .units import plain_number
+from ..core.analysis import Analysis
+from ..core.receptive import ReceptiveField
+from ..units import plain_number
 
 SCHEMA_VERSION = 1
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 from xml.sax.saxutils import escape
 
-from ..analysis import Analysis
-from ..network import INPUT
-from . import units
+from ..core.analysis import Analysis
+from ..spec.graph import INPUT
+from .. import units
 
 FORMATS = ("mermaid", "dot", "svg")
 
@@ -61,7 +61,7 @@ def graph(a: Analysis, depth: Optional[int] = None) -> Graph:
         groups = info.groups
         if depth is not None and len(groups) >= depth:
             key, clusters = groups[depth - 1], groups[:depth - 1]
-            kind = net.groups[key].kind.split(":")[-1]
+            kind = net.groups[key].label
         else:
             key, clusters, kind = info.name, groups, info.type
         if key not in index:
@@ -79,7 +79,7 @@ def graph(a: Analysis, depth: Optional[int] = None) -> Graph:
             edge = (of_layer[j], of_layer[info.index])
             if edge[0] != edge[1] and edge not in edges:
                 edges.append(edge)
-    kinds = {name: g.kind.split(":")[-1] for name, g in net.groups.items()}
+    kinds = {name: g.label for name, g in net.groups.items()}
     return Graph(net.name, boxes, edges, kinds)
 
 

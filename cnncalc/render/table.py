@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..analysis import Analysis
-from . import units
+from ..core.analysis import Analysis
+from .. import units
 
 OPTIONAL_COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
 

@@ -6,8 +6,8 @@ import io
 import json
 from typing import List, Optional
 
-from ..analysis import Analysis
-from . import units
+from ..core.analysis import Analysis
+from .. import units
 from .data import analysis_dict
 
 CSV_FIELDS = ["network", "name", "type", "output", "params", "trainable", "buffers", "macs", "flops",
@@ -55,3 +55,11 @@ def render_markdown(analyses: List[Analysis], depth: Optional[int] = None) -> st
             lines += ["", units.DROPPED_NOTE + "."]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def flops_markdown() -> str:
+    """The README's FLOP table: the rule each layer class states, layer types sharing a rule on one row."""
+    from ..layers import flops_rules
+
+    rows = [f"| {', '.join(names)} | {rule} |" for names, rule in flops_rules()]
+    return "\n".join(["| layer | FLOPs |", "|---|---|", *rows]) + "\n"

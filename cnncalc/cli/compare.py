@@ -1,0 +1,86 @@
+"""`cnncalc compare`: specs (or variants of one) side by side, block by block, or over a sweep grid.
+
+Also the output option and printing that `cnncalc kernels` shares.
+"""
+from __future__ import annotations
+
+import json
+from typing import Optional, Sequence
+
+import click
+
+from ..compare import Comparison, Stage, collect, parse_sweep, parse_variant, setting_text, stages, sweep_variants
+from ..core.load import open_spec
+from ..render.compare import (Grid, columns_grid, comparison_dict, render_csv, render_markdown, render_table,
+                              rows_grid, stages_grid)
+from ..spec.options import parse_sets, parse_shape
+from .options import Failure, console, spec_options
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+                      show_default=True, help="Output format; json/csv give exact integers.")
+COMPARE_KEYS = ("output", "params", "macs", "flops", "param_bytes", "peak_activation_bytes", "receptive_field",
+                "local_receptive_field", "depth", "weighted_layers")
+SWEEP_KEYS = ("output", "params", "macs", "flops", "param_bytes", "peak_activation_bytes")
+MAX_POINTS = 1024  # of a sweep grid
+
+
+def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequence[Stage]] = None) -> None:
+    """Print in the chosen format (JSON includes the `matched` stages, if any), then fail with every located error
+    (exit 2)."""
+    if comparison.items:
+        if fmt == "table":
+            console().print(render_table(grid))
+        elif fmt == "markdown":
+            click.echo(render_markdown(grid), nl=False)
+        elif fmt == "json":
+            click.echo(json.dumps(comparison_dict(comparison, matched), indent=2))
+        else:
+            click.echo(render_csv(comparison), nl=False)
+    if comparison.errors:
+        raise Failure("\n".join(e.format() for e in comparison.errors), 2)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...")
+@spec_options
+@click.option("--by-stage", is_flag=True, help="Compare top-level blocks and layers, matched by name.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME=V1,V2,...",
+              help="Analyse one SPEC over a grid of values (repeatable; input=160 sets every spatial size).")
+@FORMAT
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
+    """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
+
+    A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
+    (like --set) and input=C,H,W, or input=N to set every spatial size and keep the channels; they
+    take precedence over --set and --input, which apply to every SPEC. Ratios are against the first. Depth counts conv and dense layers on the longest path (ResNet-50: 50).
+
+    \b
+    Examples:
+      cnncalc compare resnet34 resnet50
+      cnncalc compare mobilenet_v2 mobilenet_v2@alpha=0.5 mobilenet_v2@input=3,160,160
+      cnncalc compare resnet50 resnet50@input=160 --by-stage
+      cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
+    """
+    base_vars = parse_sets(sets)
+    base_input = parse_shape(input_shape, option="--input") if input_shape is not None else None
+    variants = [parse_variant(s).over(base_vars, base_input) for s in specs]
+    if sweeps:
+        if len(variants) != 1 or by_stage:
+            raise click.UsageError("--sweep takes exactly one SPEC and no --by-stage")
+        grid_sweeps = [parse_sweep(s) for s in sweeps]
+        variants = sweep_variants(variants[0], grid_sweeps)
+        if len(variants) > MAX_POINTS:
+            raise click.UsageError(f"--sweep grid has {len(variants)} points; at most {MAX_POINTS}")
+    sources = {"-": open_spec("-")} if any(v.spec == "-" for v in variants) else {}  # stdin, read once
+    result = collect(variants, batch=batch, dtype=dtype, sources=sources)
+    title = f"batch {batch}, {dtype}"
+    matched = stages(result) if by_stage else None
+    if sweeps:
+        names = [name for name, _ in grid_sweeps]
+        grid = rows_grid(result, SWEEP_KEYS, f"{variants[0].spec} sweep — {title}", names,
+                         lambda item: [setting_text(item.variant.settings[n], "×") for n in names])
+    elif matched is not None:
+        grid = stages_grid(result, matched, f"By stage — {title}")
+    else:
+        grid = columns_grid(result, COMPARE_KEYS, f"Comparison — {title}")
+    emit(result, grid, fmt, matched)

@@ -1,0 +1,38 @@
+"""`cnncalc diagram`: the network as a Mermaid, DOT or SVG graph."""
+from __future__ import annotations
+
+import click
+
+from .options import Failure, load_network, spec_options
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@spec_options
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid", show_default=True,
+              help="mermaid renders in GitHub, dot in Graphviz, svg anywhere (no Graphviz needed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one box.")
+def diagram(spec, input_shape, batch, sets, dtype, fmt, output, depth):
+    """Draw the network: one box per layer (type, output shape, params), edges from the graph.
+
+    SVG boxes are shaded by their share of the MACs. --depth N folds blocks, repeats and residuals
+    nested deeper than N levels into one box, as `summary --depth` folds rows.
+
+    \b
+    Examples:
+      cnncalc diagram resnet50 --depth 2 --format svg -o resnet50.svg
+      cnncalc diagram net.yaml > net.mmd                      # Mermaid, for a pull request
+      cnncalc diagram net.yaml --format dot | dot -Tpng > net.png
+    """
+    from ..render import diagram as render
+
+    a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype)
+    if a.error is not None:
+        raise Failure(a.error.format(), a.error.exit_code)
+    text = getattr(render, fmt)(render.graph(a, depth))
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        click.echo(text, nl=False)

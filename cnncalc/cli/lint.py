@@ -1,0 +1,138 @@
+"""`cnncalc lint`: check specs against design rules and budgets; exit 0 clean, 1 failed, 2 unreadable."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import click
+
+from ..errors import OptionError, SpecError
+from .options import Failure, load_network, spec_options
+
+_SPEC_LIKE = re.compile(r"^layers\s*:", re.M)  # a top-level `layers:` key: what tells a spec from other YAML
+
+
+def budget_options(f):
+    """A --max-NAME option per budget of cnncalc.lint.config.BUDGETS (counts take K, M, G; bytes KiB, MiB, GiB)."""
+    from ..lint.config import BUDGETS
+
+    for b in reversed(list(BUDGETS.values())):
+        f = click.option(b.flag, metavar=b.example, help=f"Budget for {b.name.replace('-', ' ')} (error when exceeded).")(f)
+    return f
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@spec_options
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Settings file (default: the nearest .cnncalc.yaml or pyproject.toml [tool.cnncalc.lint]).")
+@budget_options
+@click.option("--select", metavar="CODES", help="Only these rules: codes, prefixes (CNN1) or names, comma-separated.")
+@click.option("--ignore", metavar="CODES", help="Skip these rules (added to the config's).")
+@click.option("--strict/--no-strict", default=None, help="Warnings fail the check too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="text for people, github for Actions annotations, sarif for code scanning.")
+def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, strict, fmt, **budgets):
+    """Check specs against design rules and budgets.
+
+    SPEC is a YAML file, a directory or glob (every spec in it), a zoo name, or - for standard input.
+    Exit status: 0 clean (warnings and infos allowed unless --strict), 1 an error or a budget exceeded,
+    2 a spec or setting that cannot be read. `cnncalc rules` lists the rules.
+
+    \b
+    Examples:
+      cnncalc lint models/
+      cnncalc lint net.yaml --max-params 25M --max-peak-memory 512MiB --strict
+      cnncalc lint 'models/**/*.yaml' --format github
+      cnncalc lint models/ --format sarif > cnncalc.sarif
+    """
+    from ..lint import Settings, Severity, run, settings_for
+    from ..lint import config, emit
+
+    base = Settings()
+    path = Path(config_path) if config_path else config.find_config(Path.cwd())
+    if config_path and not path.is_file():
+        raise click.BadParameter(f"no such file: {config_path}", param_hint="--config")
+    if path is not None:
+        base = base.merged(config.read_config(Path(os.path.relpath(path))))  # errors show a short path
+    base = base.merged(_flags(select, ignore, strict, budgets))
+
+    findings, failures, failed = [], [], False
+    paths = spec_paths(specs)
+    for spec in paths:
+        try:
+            net = load_network(spec, sets, input_shape)
+            settings = settings_for(net, base)
+            found = run(net.analyze(batch=batch, dtype=dtype), settings)
+        except SpecError as e:  # report it and go on with the other specs; a bad flag stops the command
+            if isinstance(e, OptionError) and e.option:
+                raise
+            failures.append(e.format())
+            continue
+        findings += found
+        failed = failed or any(f.severity is Severity.ERROR or settings.strict and f.severity is Severity.WARNING
+                               for f in found)
+    if fmt == "text":
+        click.echo(emit.text(findings, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")), nl=False)
+    else:
+        click.echo(emit.FORMATS[fmt](findings), nl=False)
+    for message in failures:
+        click.echo(message, err=True)
+    if fmt == "text":
+        click.echo(emit.summary(findings, len(paths)), err=True)
+    if failures or failed:
+        raise click.exceptions.Exit(2 if failures else 1)
+
+
+def _flags(select: Optional[str], ignore: Optional[str], strict: Optional[bool], budgets: Dict[str, Any]) -> Dict[str, Any]:
+    """The command line's settings, in the shape of a validated `lint:` section."""
+    from ..lint import config
+
+    part: Dict[str, Any] = {}
+    for key, value in (("select", select), ("ignore", ignore)):
+        if value is not None:
+            part[key] = config.codes(config.split_codes(value), None, f"--{key}")
+    if strict is not None:
+        part["strict"] = strict
+    for b in config.BUDGETS.values():
+        value = budgets.get(f"max_{b.name.replace('-', '_')}")  # click's parameter name for b.flag
+        if value is not None:
+            part.setdefault("budgets", {})[b.name] = b.parse(value)
+    return part
+
+
+def spec_paths(args) -> List[str]:
+    """Spec arguments with directories and globs expanded to the YAML specs they hold (sorted; hidden files skipped).
+
+    A directory or glob yields the *.yaml/*.yml files with a top-level `layers:` key (other YAML — CI
+    workflows, configs — is left alone); a file named explicitly is always linted.
+    """
+    out: List[str] = []
+    for arg in args:
+        if arg == "-" or Path(arg).is_file():
+            out.append(arg)
+            continue
+        if Path(arg).is_dir():
+            candidates = [p for p in Path(arg).rglob("*") if not any(part.startswith(".") for part in p.relative_to(arg).parts)]
+        elif any(c in arg for c in "*?["):
+            candidates = [Path(p) for p in glob.glob(arg, recursive=True)]
+        else:
+            out.append(arg)  # a zoo name, or a missing file reported by the loader
+            continue
+        found = sorted(str(p) for p in candidates if p.suffix in (".yaml", ".yml") and p.is_file() and _is_spec(p))
+        if not found:
+            raise Failure(f"error: no specs (*.yaml or *.yml with `layers:`) in {arg}", 2)
+        out += found
+    return out
+
+
+def _is_spec(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return bool(_SPEC_LIKE.search(f.read(1 << 20)))
+    except OSError:
+        return True  # let the loader report it

@@ -1,0 +1,68 @@
+"""`cnncalc verify`: run the network in NumPy and check every analysed shape and count against the computation."""
+from __future__ import annotations
+
+import click
+
+from .options import ByteSize, Failure, console, load_network, spec_options
+
+
+@click.command()
+@click.argument("spec")
+@spec_options(batch=2)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
+@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False),
+              help="Run these weights (.npz keyed '<layer name>.<weight name>') instead of random ones.")
+@click.option("--max-memory", type=ByteSize(), default=None,
+              help="Refuse to start when the predicted memory exceeds this (2GiB, 512MiB…).  [default: half the RAM]")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
+def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory, fmt):
+    """Run the network in NumPy and check every layer's shape and the weight counts against the analysis.
+
+    Builds seeded He/Glorot weights (or loads --weights), pushes a random batch through the graph, compares
+    each layer's computed shape with the analysed one and measures time, throughput and peak memory.
+    Exit status: 0 all match, 1 a mismatch, 2 a bad spec or usage.
+
+    \b
+    Examples:
+      cnncalc verify resnet50
+      cnncalc verify net.yaml --batch 8 --set width=32 --format json
+    """
+    from ..runtime.verify import default_max_memory
+    from ..units import human_bytes
+
+    if dtype not in ("float32", "float16"):
+        raise click.BadParameter(f"NumPy computes in float32 or float16, not {dtype}", param_hint="--dtype")
+    max_memory = default_max_memory() if max_memory is None else max_memory
+    a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
+    t = a.totals
+    needed = t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
+    if needed > max_memory:
+        raise Failure(f"error: verifying {a.network.name} at batch {batch} needs about {human_bytes(needed)} "
+                      f"({human_bytes(t.peak_activation_bytes)} peak activations + "
+                      f"{human_bytes(t.param_bytes + t.buffer_bytes)} weights), more than --max-memory "
+                      f"{human_bytes(max_memory)}\n  hint: lower --batch or --input, or raise --max-memory", 2)
+    report = _run_with_progress(a, seed, weights_path)
+    from ..render.verify import report_dict, report_table
+
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(report_dict(report), indent=2))
+    else:
+        console().print(report_table(report))
+    if not report.ok:
+        raise Failure("\n".join(report.errors), 1)
+
+
+def _run_with_progress(a, seed, weights_path):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..runtime.verify import run
+
+    err = console(stderr=True)
+    columns = (TextColumn("verify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[layer]}"))
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("verify", total=len(a.layers), layer="")
+        return run(a, seed, weights_path, lambda done, name: bar.update(task, completed=done, layer=name))

@@ -1,1 +1,0 @@
-"""One module per subcommand; `_common` holds the options and error handling they share."""

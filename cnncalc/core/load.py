@@ -1,0 +1,75 @@
+"""The one loader: a spec argument (a path, a zoo name, '-' for standard input, or YAML text) → a `Network`.
+
+The Python API (`cnncalc.load`), every command and `compare`'s variants go through `open_spec` and `load`, so the
+same spec error reads the same everywhere: a zoo spec is reported at its file's full path, standard input as
+`<stdin>`, text given to the API as `<string>`.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from ..errors import Location, SpecError
+from ..spec import zoo
+from ..spec.expand import expand
+from ..spec.options import resolve_input
+from ..spec.source import MAX_BYTES, parse_yaml, read_text
+from .network import Network
+from .pause import paused_gc
+
+
+@dataclass(frozen=True)
+class Source:
+    """A spec's text and where it came from: `name` is the file name errors show; a zoo variant presets `vars`
+    and gives the network its own name."""
+
+    name: str
+    text: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    network_name: Optional[str] = None
+
+
+def open_spec(arg: Union[str, Path], filename: Optional[str] = None) -> Source:
+    """Read a spec argument: '-' (standard input), YAML text, a file, or a zoo name or variant."""
+    if isinstance(arg, str) and arg == "-":
+        return Source(filename or "<stdin>", read_stdin(filename or "<stdin>"))
+    if isinstance(arg, str) and ("\n" in arg or arg.lstrip().startswith("{")):
+        return Source(filename or "<string>", arg)
+    found = zoo.resolve(str(arg))
+    name = filename or (str(arg) if Path(str(arg)) == found.path else str(found.path))
+    return Source(name, read_text(str(found.path)), found.vars, found.name)
+
+
+def read_stdin(name: str) -> str:
+    """Standard input as UTF-8 text, at most MAX_BYTES."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream (tests, embedding): already decoded
+        return sys.stdin.read(MAX_BYTES + 1)
+    data = stream.read(MAX_BYTES + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec is not UTF-8 text ({e.reason})", Location(name, 1, 1)) from None
+
+
+def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = None,
+         input: Optional[Sequence[int]] = None, filename: Optional[str] = None) -> Network:
+    """Load a spec from a path, a zoo name, YAML text ('-': standard input), and expand it into a `Network`.
+
+    `vars` overrides the spec's variables (like `--set`); `input` its input shape (like `--input`): a full shape,
+    or one number that sets every spatial size and keeps the channels.
+    """
+    source = spec if isinstance(spec, Source) else open_spec(spec, filename)
+    with paused_gc():
+        graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
+        net = Network.of(graph)
+    if source.network_name:
+        from dataclasses import replace
+
+        net = replace(net, name=source.network_name)
+    if input is not None:
+        given = tuple(input)
+        net = net.with_input(resolve_input(given, net.input, f"input {','.join(map(str, given))}"))
+    return net

@@ -1,0 +1,76 @@
+"""When each tensor is made, read and freed in an inference pass: the one answer to "who reads this tensor last".
+
+The network runs its nodes in order (they are topologically sorted). While node i runs, its inputs and its new
+output are live; right after it, every input it was the last reader of is freed, and so is its own output if nothing
+reads it. The network's output is never freed, nor the network input when nothing reads it. The peak-memory
+prediction, the NumPy executor, the torch module, export and lint all take these facts from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
+
+from ..spec.graph import INPUT, readers
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Readers and frees of every tensor, for nodes run in order."""
+
+    output: int
+    readers: Mapping[int, Tuple[int, ...]]  # tensor (INPUT or node index) → the nodes reading it, in order
+    frees: Tuple[Tuple[int, ...], ...]  # per node: the tensors dropped right after it runs
+
+    @classmethod
+    def of(cls, inputs: Sequence[Sequence[int]], output: int) -> "Schedule":
+        """The schedule of nodes with these inputs (node i reads the tensors `inputs[i]`)."""
+        read = {j: tuple(users) for j, users in readers(inputs).items()}
+        frees = []
+        for i, ins in enumerate(inputs):
+            done = [j for j in dict.fromkeys(ins) if read[j][-1] == i and j != output]
+            if i not in read and i != output:  # a dead end: nothing reads it
+                done.append(i)
+            frees.append(tuple(done))
+        return cls(output, read, tuple(frees))
+
+    def readers_of(self, tensor: int) -> Tuple[int, ...]:
+        return self.readers.get(tensor, ())
+
+    def last_reader(self, tensor: int) -> int:
+        """The last node that reads `tensor` (-1 when none does)."""
+        users = self.readers.get(tensor, ())
+        return users[-1] if users else -1
+
+    def steps(self) -> Iterator[Tuple[int, List[int], List[int]]]:
+        """(node, tensors live while it runs, tensors live after it), for each node in order."""
+        live: Dict[int, None] = {INPUT: None}
+        for i, done in enumerate(self.frees):
+            live[i] = None
+            during = list(live)
+            for j in done:
+                live.pop(j, None)
+            yield i, during, list(live)
+
+    def peak(self, tensor_bytes: Mapping[int, int]) -> Tuple[int, List[int]]:
+        """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes."""
+        live = tensor_bytes[INPUT]
+        peak, at_peak = live, [INPUT]
+        tensors = {INPUT}
+        for i, done in enumerate(self.frees):
+            live += tensor_bytes[i]
+            tensors.add(i)
+            if live > peak:
+                peak, at_peak = live, sorted(tensors)
+            for j in done:
+                live -= tensor_bytes[j]
+                tensors.discard(j)
+        return peak, at_peak
+
+    def pending_after(self) -> Iterator[Tuple[int, set]]:
+        """(node, the tensors some later node still reads), right after each node runs."""
+        pending = {INPUT} if INPUT in self.readers else set()
+        for i in range(len(self.frees)):
+            pending = {j for j in pending if self.last_reader(j) > i}
+            if self.last_reader(i) > i:
+                pending.add(i)
+            yield i, pending

@@ -1,0 +1,115 @@
+"""The NumPy executor: run an analysed network layer by layer, freeing each tensor when the schedule says so.
+
+The order and the frees are the network's `Schedule`, the same one the peak-memory prediction walks, so the run
+holds exactly the tensors the prediction counts (a test checks it with weak references). Each layer's kernel is
+`backend.FORWARD[type]`. A kernel that raises is a bug in cnncalc (an `InternalError` naming the layer), not a
+failed check; a layer that computes another shape than the analysis says is a `ForwardError` (exit 1).
+"""
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..core.analysis import Analysis, LayerInfo
+from ..core.network import Network
+from ..errors import CnncalcError, InternalError, OptionError
+from ..spec.graph import INPUT
+from . import ops
+from .backend import FORWARD
+from .weights import WeightError, Weights, analysed, check_weights, init_weights, key
+
+OnLayer = Callable[[LayerInfo, np.ndarray, float], None]
+
+
+class ForwardError(CnncalcError):
+    """A layer computed a shape other than the analysed one: the check failed (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, layer: Optional[LayerInfo] = None):
+        super().__init__(message)
+        self.layer = layer
+
+
+class OutOfMemory(CnncalcError):
+    """NumPy could not allocate a layer's output or temporaries (exit 2: a smaller batch or input may fit)."""
+
+
+def execute(analysis: Analysis, x: np.ndarray, weights: Weights, on_layer: Optional[OnLayer] = None) -> np.ndarray:
+    """Run an analysed network on x (batch, C, *spatial) in schedule order; return the network's output.
+
+    Each activation is dropped after its last reader (the output is kept), as `peak_activation_bytes` assumes;
+    the caller should hold no other reference to `x`. `on_layer(info, output, seconds)` sees each layer's output
+    as it is made.
+    """
+    analysis = analysed(analysis)
+    frees = analysis.network.schedule.frees
+    live = {INPUT: x}
+    del x
+    t = analysis.totals
+    # A conv's im2col buffer is the one transient the prediction leaves out: keep it to an eighth of the
+    # predicted peak (LeNet's first conv stays small; ResNet-50's and VGG's get the full budget).
+    with ops.column_budget((t.peak_activation_bytes + t.param_bytes + t.buffer_bytes) // 8):
+        for info in analysis.layers:
+            i = info.index
+            xs = [live[j] for j in info.node.inputs]
+            w = {name: weights[key(info, name)] for name in info.facts.weights}
+            kernel = FORWARD[info.type]
+            start = perf_counter()
+            try:
+                y = kernel(info.layer, info.facts, xs, w)
+            except MemoryError:
+                raise OutOfMemory(f"out of memory running {info.name} ({info.type}) on a {list(info.output)} output "
+                                  f"at batch {analysis.batch}; try a smaller --batch or --input") from None
+            except Exception as e:  # a kernel's failure on checked input is cnncalc's bug: say where it happened
+                raise InternalError(f"{info.name} ({info.type}) failed: {type(e).__name__}: {e}") from e
+            seconds = perf_counter() - start
+            del xs, w
+            live[i] = y
+            for j in frees[i]:
+                del live[j]
+            if on_layer is not None:
+                on_layer(info, y, seconds)
+            del y
+        return live[analysis.network.output]
+
+
+def random_input(network: Network, batch: int, seed: int = 0, dtype="float32") -> np.ndarray:
+    """A standard-normal input (batch, C, *spatial); its stream is independent of `init_weights(seed)`'s."""
+    rng = np.random.default_rng([seed, 1])
+    return rng.standard_normal((batch, *network.input), dtype=np.float32).astype(dtype, copy=False)
+
+
+def forward(network: Network, x, weights: Optional[Weights] = None, return_all: bool = False, seed: int = 0):
+    """Run `network` on x (batch, C, *spatial); return the output, or (output, {layer name: output}).
+
+    The input's shape may differ from the spec's (as `--input` would). Without `weights`, `init_weights(seed)`
+    makes them in x's dtype. Raises `WeightError` when given weights do not fit, `ForwardError` when a layer
+    computes a shape other than the analysed one.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
+    if x.ndim != len(network.input) + 1:
+        raise OptionError(f"x must be shaped (batch, {', '.join(map(str, network.input))}), got {list(x.shape)}")
+    net = network if x.shape[1:] == network.input else network.with_input(x.shape[1:])
+    a = analysed(net, batch=x.shape[0])
+    if weights is None:
+        weights = init_weights(a, seed, x.dtype)
+    problems = check_weights(a, weights)
+    if problems:
+        raise WeightError("weights do not fit the network: " + "; ".join(problems[:5])
+                          + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""))
+    outputs = {}
+
+    def check(info: LayerInfo, y: np.ndarray, seconds: float) -> None:
+        expected = (a.batch, *info.output)
+        if y.shape != expected:
+            raise ForwardError(f"{info.name} ({info.type}) computed {list(y.shape)}, the analysis says {list(expected)}", info)
+        if return_all:
+            outputs[info.name] = y
+
+    y = execute(a, x, weights, check)
+    return (y, outputs) if return_all else y

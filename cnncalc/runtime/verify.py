@@ -1,0 +1,141 @@
+"""The engine of `cnncalc verify`: run the network in NumPy and record what the computation produced beside what the
+analysis predicted (shapes, weight counts, time, peak memory). Rendering lives in `cnncalc.render.verify`."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+
+from ..core.analysis import Analysis
+from ..errors import SpecError
+
+
+def default_max_memory() -> int:
+    """Half the machine's physical memory (2 GiB where the platform cannot tell)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, OSError, ValueError):
+        return 2 * 2**30
+
+
+def matmul_gflops(n: int = 2048, repeat: int = 3, clock: Callable[[], float] = perf_counter) -> float:
+    """The machine's practical float32 limit: GFLOP/s of one n×n by n×n matmul (2n³ FLOPs), best of `repeat`."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    out = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=out)  # warm-up: BLAS threads, page faults
+    best = float("inf")
+    for _ in range(repeat):
+        start = clock()
+        np.matmul(a, b, out=out)
+        best = min(best, clock() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+@dataclass
+class LayerCheck:
+    """One layer's verdict: the analysed and the computed tensor shape (batch first), its time."""
+
+    name: str
+    type: str
+    expected: Tuple[int, ...]
+    actual: Optional[Tuple[int, ...]] = None
+    seconds: float = 0.0
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.actual == self.expected
+
+
+@dataclass
+class Report:
+    """Everything one verify run measured (seconds, bytes) beside what the analysis predicted."""
+
+    analysis: Analysis
+    seed: int
+    layers: List[LayerCheck] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)  # located messages, one per failed check
+    params_allocated: int = 0
+    buffers_allocated: int = 0
+    init_seconds: float = 0.0
+    forward_seconds: float = 0.0
+    peak_measured: int = 0
+    matmul_gflops: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def weights_ok(self) -> bool:
+        t = self.analysis.totals
+        return (self.params_allocated, self.buffers_allocated) == (t.params, t.buffers)
+
+    @property
+    def peak_predicted(self) -> int:
+        t = self.analysis.totals
+        return t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
+
+    @property
+    def gflops(self) -> float:
+        """Achieved conv/dense throughput: 2 × MACs per forward second."""
+        return 2 * self.analysis.totals.macs / self.forward_seconds / 1e9 if self.forward_seconds else 0.0
+
+
+def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None) -> Report:
+    """Allocate the weights, run the forward pass layer by layer and record what the computation produced.
+
+    Peak memory is NumPy's allocations as tracemalloc sees them (weights included) during the forward pass.
+    `progress(done, next_name)` is told after each step.
+    """
+    import tracemalloc
+
+    from . import ops  # noqa: F401  (imported before tracing: module objects are not the pass's memory)
+    from .executor import execute, random_input
+    from .weights import check_weights, init_weights, load_weights, weight_counts
+
+    analysis = analysis.complete()
+    report = Report(analysis, seed)
+    batch = analysis.batch
+    progress = progress or (lambda done, name: None)
+    progress(0, "measuring a 2048³ matmul")
+    report.matmul_gflops = matmul_gflops()  # first, so BLAS has started its threads before layer 1 is timed
+    tracemalloc.start()
+    try:
+        start = perf_counter()
+        progress(0, "initialising weights")
+        if weights_path:  # cast once to the run's dtype, not in every layer call
+            weights = {k: w.astype(analysis.dtype, copy=False) for k, w in load_weights(weights_path).items()}
+        else:
+            weights = init_weights(analysis, seed, analysis.dtype)
+        report.init_seconds = perf_counter() - start
+        report.params_allocated, report.buffers_allocated = weight_counts(analysis, weights)
+        problems = check_weights(analysis, weights)
+        if problems or not report.weights_ok:
+            t = analysis.totals
+            report.errors += [f"error: weights: {p}" for p in problems] or [
+                f"error: weights: {report.params_allocated:,} params and {report.buffers_allocated:,} buffers allocated, "
+                f"{t.params:,} and {t.buffers:,} counted"]
+            return report
+        names = [info.name for info in analysis.layers] + [""]
+
+        def on_layer(info, y, seconds):
+            check = LayerCheck(info.name, info.type, (batch, *info.output), tuple(y.shape), seconds)
+            report.layers.append(check)
+            if not check.ok:
+                report.errors.append(SpecError(f"{info.name} ({info.type}) computed {list(check.actual)}, "
+                                               f"the analysis says {list(check.expected)}", info.node.loc).format())
+            progress(len(report.layers), names[len(report.layers)])
+
+        tracemalloc.reset_peak()  # the weights stay counted: they are part of the prediction
+        start = perf_counter()
+        execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer)
+        report.forward_seconds = perf_counter() - start
+        report.peak_measured = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return report

@@ -1,0 +1,529 @@
+"""Expansion: spec Nodes (vars, blocks, repeats, residuals, parallel branches, ids) → a frozen `Graph`.
+
+Every layer row gets a stable hierarchical name: the entry's `name:` if given, else its type and a
+1-based count within its list (`conv2`); containers add a level (`layer1.2.basic1.residual1.body.conv1`).
+Ids are local to a block instance or repeat iteration; `from:` also sees the enclosing scopes.
+
+An entry is read once into an `_Entry` (its kind, arguments, meta keys); what it expands into is decided by one
+table of handlers that share one signature: `(entry, row name, context, input) → the tensor it produces`.
+"""
+from __future__ import annotations
+
+import heapq
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+from ..errors import Location, SpecError, did_you_mean, shown
+from ..layers import REGISTRY, Layer
+from ..layers.base import MAX_DIM, MAX_ELEMENTS
+from . import expr
+from .graph import INPUT, Graph, Group, LayerNode, readers
+from .source import Node
+
+MAX_LAYERS = 100_000  # after expansion
+MAX_REPEAT = 10_000  # one repeat's count
+MAX_BLOCK_DEPTH = 32  # blocks using blocks
+MAX_VALUE_ITEMS = 4_096  # elements of one evaluated argument value (stops aliased-list bombs)
+
+TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "lint")
+META_KEYS = ("name", "id", "from", "trainable", "lint-ignore", "when")
+STRUCTURES = ("repeat", "residual", "parallel")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+
+def check_input(shape: Tuple, loc: Optional[Location]) -> None:
+    """A network input: 1 to 4 positive sizes, channels first, no batch, and not absurdly large."""
+    from math import prod
+
+    if not (1 <= len(shape) <= 4) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise SpecError(f"input must be 1 to 4 positive integers ([C], [C, L], [C, H, W] or [C, D, H, W]), got {shown(list(shape))}",
+                        loc, hint="channels first, no batch: e.g. input: [3, 224, 224]")
+    if max(shape) > MAX_DIM or prod(shape) > MAX_ELEMENTS:
+        raise SpecError(f"input {list(shape)} is absurdly large (limit {MAX_ELEMENTS:,} elements)", loc)
+
+
+class _Pending:
+    """A `from:` reference to an id not defined yet (resolved after expansion; may form a cycle)."""
+
+    __slots__ = ("name", "scope", "loc", "target", "resolving")
+
+    def __init__(self, name: str, scope: "_Scope", loc: Location):
+        self.name, self.scope, self.loc, self.target, self.resolving = name, scope, loc, None, False
+
+
+Ref = Union[int, _Pending]
+
+
+class _Scope:
+    """Ids visible at one level: a block instance or a repeat iteration opens a new one."""
+
+    __slots__ = ("parent", "ids")
+
+    def __init__(self, parent: Optional["_Scope"] = None):
+        self.parent, self.ids = parent, {}
+
+    def lookup(self, name: str) -> Optional[Ref]:
+        scope = self
+        while scope is not None:
+            if name in scope.ids:
+                return scope.ids[name][0]
+            scope = scope.parent
+        return None
+
+    def visible(self) -> List[str]:
+        names, scope = [], self
+        while scope is not None:
+            names += scope.ids
+            scope = scope.parent
+        return names
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """Where an entry is expanded: variables, id scope, name prefix, enclosing groups, inherited flags."""
+
+    env: Dict[str, Any]
+    scope: _Scope
+    prefix: str = ""
+    groups: Tuple[str, ...] = ()
+    trainable: bool = True
+    ignore: frozenset = frozenset()
+    stack: Tuple[str, ...] = ()  # blocks being expanded, to refuse recursion
+
+
+@dataclass
+class _Entry:
+    """One list item of `layers:`, read once: its kind (layer type, block, or structure), arguments and meta keys."""
+
+    kind: str
+    args: Optional[Node]  # the value under the type key (None for a bare name); the whole entry for `repeat`
+    loc: Location  # of the type key
+    meta: Dict[str, Node]
+    node: Node  # the entry itself
+
+
+def expand(root: Node, filename: str, overrides: Dict[str, Any]) -> Graph:
+    return _Expander(root, filename).run(overrides)
+
+
+class _Expander:
+    def __init__(self, root: Node, filename: str):
+        if root.kind != "map":
+            raise SpecError("a spec is a mapping with `input:` and `layers:`", root.loc)
+        self.root, self.filename = root, filename
+        self.drafts: List[list] = []  # [name, layer, inputs (Refs), loc, groups, trainable, ignore] per layer
+        self.groups: Dict[str, Group] = {}
+        self.pending: List[_Pending] = []
+        self.handlers: Dict[str, Callable[[_Entry, str, _Ctx, Ref], Ref]] = {
+            "repeat": self.repeat, "residual": self.residual, "parallel": self.parallel}
+
+    # -- top level --------------------------------------------------------------------------------
+    def run(self, overrides: Dict[str, Any]) -> Graph:
+        root = self.root
+        for key in root.value:
+            if key not in TOP_KEYS:
+                raise SpecError(f"unknown top-level key '{key}'", root.key_loc(key),
+                                hint=did_you_mean(key, TOP_KEYS) or "top-level keys: " + ", ".join(TOP_KEYS))
+        for key in ("input", "layers"):
+            if key not in root.value:
+                raise SpecError(f"spec has no `{key}:`", root.loc, hint="a spec needs at least `input:` and `layers:`")
+        self.env = self._vars(root.get("vars"), overrides)
+        self.blocks = self._blocks(root.get("blocks"))
+        shape = self.value(root.value["input"], self.env)
+        shape = tuple(shape) if isinstance(shape, list) else (shape,)
+        check_input(shape, root.value["input"].loc)
+        name = self.value(root.value["name"], self.env) if "name" in root.value else None
+        out = self.sequence(root.value["layers"], _Ctx(self.env, _Scope()), INPUT)
+        if not self.drafts:
+            raise SpecError("spec has no layers", root.value["layers"].loc)
+        nodes, out = self._link(out)
+        from types import MappingProxyType
+
+        return Graph(str(name) if name is not None else _stem(self.filename), self.filename, shape,
+                     root.value["input"].loc, nodes, out, MappingProxyType(self.groups), MappingProxyType(dict(self.env)),
+                     root.get("lint"), root)
+
+    def _vars(self, node: Optional[Node], overrides: Dict[str, Any]) -> Dict[str, Any]:
+        raw = {} if node is None else self.mapping(node, "vars")
+        for key in overrides:
+            if key not in raw:
+                hint = did_you_mean(key, raw) or (f"the spec's variables: {', '.join(raw)}" if raw else "the spec defines no vars")
+                raise SpecError(f"--set: the spec has no variable '{key}'", node.loc if node else None, hint=hint)
+        env: Dict[str, Any] = {}
+        for key, value in raw.items():  # in order: a var may use the ones before it
+            if not _NAME.match(key) or "-" in key:
+                raise SpecError(f"variable names are identifiers, got '{key}'", node.key_loc(key))
+            env[key] = overrides[key] if key in overrides else self.value(value, env)
+        return env
+
+    def _blocks(self, node: Optional[Node]) -> Dict[str, Tuple[Dict[str, Node], Node]]:
+        blocks = {}
+        for name, body in ({} if node is None else self.mapping(node, "blocks")).items():
+            loc = node.key_loc(name)
+            if name in REGISTRY or name in STRUCTURES:
+                raise SpecError(f"block name '{name}' is already a layer type", loc, hint="choose another name")
+            if not _NAME.match(name):
+                raise SpecError(f"block names are identifiers, got '{name}'", loc)
+            if body.kind == "seq":
+                blocks[name] = ({}, body)
+                continue
+            fields = self.mapping(body, f"block '{name}'")
+            for key in fields:
+                if key not in ("args", "layers"):
+                    raise SpecError(f"block '{name}' has an unknown key '{key}'", body.key_loc(key), hint="a block has `args:` and `layers:`")
+            if "layers" not in fields:
+                raise SpecError(f"block '{name}' has no `layers:`", body.loc)
+            args = self.mapping(fields["args"], "args") if "args" in fields else {}
+            blocks[name] = (args, fields["layers"])
+        return blocks
+
+    # -- values -----------------------------------------------------------------------------------
+    def mapping(self, node: Node, what: str) -> Dict[str, Node]:
+        if node.kind != "map":
+            raise SpecError(f"`{what}` must be a mapping", node.loc)
+        return node.value
+
+    def value(self, node: Node, env: Dict[str, Any], budget: Optional[List[int]] = None) -> Any:
+        """A Node's Python value with `$var` and `${expression}` substituted."""
+        if node.kind == "scalar":  # the common case first: no budget to keep for a single value
+            value = node.value
+            if isinstance(value, str) and "$" in value and expr.has_reference(value):
+                try:
+                    return expr.substitute(value, env)
+                except expr.ExprError as e:
+                    raise SpecError(e.message, node.loc.shifted(e.offset + (1 if node.quoted else 0)), e.hint) from None
+            return value
+        budget = budget if budget is not None else [MAX_VALUE_ITEMS]
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SpecError(f"value has more than {MAX_VALUE_ITEMS:,} elements", node.loc)
+        if node.kind == "seq":
+            return [self.value(item, env, budget) if item.kind != "scalar" else self._counted(item, env, budget)
+                    for item in node.value]
+        return {k: self.value(v, env, budget) if v.kind != "scalar" else self._counted(v, env, budget)
+                for k, v in node.value.items()}
+
+    def _counted(self, node: Node, env: Dict[str, Any], budget: List[int]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SpecError(f"value has more than {MAX_VALUE_ITEMS:,} elements", node.loc)
+        return self.value(node, env)
+
+    # -- sequences and entries ----------------------------------------------------------------------
+    def sequence(self, node: Node, ctx: _Ctx, prev: Ref) -> Ref:
+        if node.kind != "seq":
+            raise SpecError("expected a list of layers", node.loc, hint="write each layer as `- name` or `- name: {args}`")
+        counts: Counter = Counter()
+        names: Dict[str, Location] = {}
+        for item in node.value:
+            prev = self.entry(self.read_entry(item), ctx, prev, counts, names)
+        return prev
+
+    def read_entry(self, entry: Node) -> _Entry:
+        """What a list item is: a bare name (`- relu`), or a mapping with one type key and meta keys beside it."""
+        if entry.kind == "scalar" and isinstance(entry.value, str):
+            return _Entry(entry.value, None, entry.loc, {}, entry)
+        if entry.kind != "map":
+            raise SpecError("a layer entry is a name (`- relu`) or a mapping (`- conv: {out: 64, kernel: 3}`)", entry.loc)
+        meta = {k: v for k, v in entry.value.items() if k in META_KEYS}
+        if "repeat" in entry.value:
+            return _Entry("repeat", entry, entry.key_loc("repeat"), meta, entry)
+        keys = [k for k in entry.value if k not in META_KEYS]
+        if len(keys) != 1:
+            found = f"found {', '.join(keys)}" if keys else "found none"
+            raise SpecError(f"a layer entry needs exactly one type key; {found}", entry.loc,
+                            hint="write `- conv: {out: 64, kernel: 3}`; `name`, `id`, `from`, `trainable`, `lint-ignore` and `when` sit beside it")
+        kind = keys[0]
+        args = entry.value[kind]
+        if args.kind == "map" and (kind in REGISTRY or kind in self.blocks):
+            # meta keys may sit inside the argument mapping, unless a block declares an argument by that name
+            declared = self.blocks[kind][0] if kind in self.blocks else ()
+            if any(k in META_KEYS and k not in declared for k in args.value):
+                args, meta = _split_meta(args, meta, declared)
+        return _Entry(kind, args, entry.key_loc(kind), meta, entry)
+
+    def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Location]) -> Ref:
+        kind, meta = e.kind, e.meta
+        if kind not in REGISTRY and kind not in self.blocks and kind not in STRUCTURES:
+            known = list(REGISTRY) + list(self.blocks) + list(STRUCTURES)
+            raise SpecError(f"unknown layer type or block '{kind}'", e.loc, hint=did_you_mean(kind, known) or "`cnncalc schema` lists the layer types")
+        counts[kind] += 1  # counted even when left out by `when:`, so positional names stay stable across variants
+        if "when" in meta and not self.flag(meta["when"], "when", ctx):
+            return prev
+        segment = self.meta_str(meta, "name", ctx, _SEGMENT) or f"{kind}{counts[kind]}"
+        if segment in names:
+            raise SpecError(f"duplicate name '{segment}' in this list (first at line {names[segment].line})", meta.get("name", e.node).loc)
+        names[segment] = e.loc
+        full = ctx.prefix + segment
+        src = self.sources(meta.get("from"), ctx)
+        if meta:
+            trainable = ctx.trainable and ("trainable" not in meta or self.flag(meta["trainable"], "trainable", ctx))
+            ctx = replace(ctx, trainable=trainable, ignore=ctx.ignore | self.ignores(meta.get("lint-ignore"), ctx))
+        if kind in REGISTRY:
+            out = self.layer(REGISTRY[kind], e.args, e.loc, full, ctx, src if src is not None else [prev])
+        else:
+            if src is not None and len(src) != 1:
+                raise SpecError(f"'{kind}' takes one input; `from:` lists {len(src)}", meta["from"].loc)
+            block = kind if kind in self.blocks else None
+            self.groups[full] = Group(full, "block" if block else kind, e.loc, block)
+            inner = replace(ctx, prefix=full + ".", groups=ctx.groups + (full,))
+            handler = self.block if block else self.handlers[kind]
+            out = handler(e, full, inner, src[0] if src is not None else prev)
+        ident = self.meta_str(meta, "id", ctx, _NAME)
+        if ident is not None:
+            if ident == "input":
+                raise SpecError("`input` is reserved for the network input", meta["id"].loc)
+            if ident in ctx.scope.ids:
+                first = ctx.scope.ids[ident][1]
+                raise SpecError(f"duplicate id '{ident}' (first at line {first.line})", meta["id"].loc)
+            ctx.scope.ids[ident] = (out, meta["id"].loc)
+        return out
+
+    def flag(self, node: Node, key: str, ctx: _Ctx) -> bool:
+        value = self.value(node, ctx.env)
+        if not isinstance(value, bool):
+            raise SpecError(f"`{key}` must be true or false, got {shown(value)}", node.loc, hint="e.g. `when: $bn` or `when: '${depth > 18}'`")
+        return value
+
+    def meta_str(self, meta: Dict[str, Node], key: str, ctx: _Ctx, pattern) -> Optional[str]:
+        if key not in meta:
+            return None
+        value = self.value(meta[key], ctx.env)
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not pattern.match(str(value)):
+            raise SpecError(f"`{key}` must be a word of letters, digits, '_' or '-', got {shown(value)}", meta[key].loc,
+                            hint="dots separate levels of the row names, so a name has none")
+        return str(value)
+
+    def ignores(self, node: Optional[Node], ctx: _Ctx) -> frozenset:
+        if node is None:
+            return frozenset()
+        value = self.value(node, ctx.env)
+        codes = value if isinstance(value, list) else str(value).replace(",", " ").split()
+        if not all(isinstance(c, str) for c in codes):
+            raise SpecError("`lint-ignore` takes a rule code or a list of them", node.loc)
+        return frozenset(c.upper() for c in codes)
+
+    def sources(self, node: Optional[Node], ctx: _Ctx) -> Optional[List[Ref]]:
+        if node is None:
+            return None
+        items = node.value if node.kind == "seq" else [node]
+        if not items:
+            raise SpecError("`from:` lists no ids", node.loc)
+        refs = []
+        for item in items:
+            name = self.value(item, ctx.env)
+            if not isinstance(name, str):
+                raise SpecError(f"`from:` takes ids (strings), got {shown(name)}", item.loc)
+            refs.append(self.ref(name, ctx.scope, item.loc))
+        return refs
+
+    def ref(self, name: str, scope: _Scope, loc: Location) -> Ref:
+        if name == "input":
+            return INPUT
+        found = scope.lookup(name)
+        if found is not None:
+            return found
+        pending = _Pending(name, scope, loc)  # maybe defined later: resolved (or refused) in _link
+        self.pending.append(pending)
+        return pending
+
+    # -- what an entry can be -----------------------------------------------------------------------
+    def layer(self, cls, args: Optional[Node], loc: Location, name: str, ctx: _Ctx, inputs: List[Ref]) -> int:
+        if args is None or args.kind == "scalar" and args.value is None:
+            raw, locs = None, {}
+        elif args.kind == "map":
+            raw = {k: self.value(v, ctx.env) for k, v in args.value.items()}
+            locs = args.key_locs
+        else:
+            raw, locs = self.value(args, ctx.env), {}
+            loc = args.loc if args.kind == "scalar" else loc
+        layer: Layer = cls.create(raw, locs, loc)
+        low, high = cls.inputs
+        if len(inputs) < low:
+            raise SpecError(f"'{cls.type}' merges {low} or more inputs; list them with `from: [a, b]`", loc,
+                            hint="give the layers to merge an `id:` each")
+        if high is not None and len(inputs) > high:
+            raise SpecError(f"'{cls.type}' takes {high} input; `from:` lists {len(inputs)}", loc,
+                            hint="merge them first with `add`, `mul` or `concat`")
+        if len(self.drafts) >= MAX_LAYERS:
+            raise SpecError(f"spec expands to more than {MAX_LAYERS:,} layers", loc)
+        self.drafts.append([name, layer, inputs, loc, ctx.groups, ctx.trainable, ctx.ignore])
+        return len(self.drafts) - 1
+
+    def repeat(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
+        entry = e.args
+        for key in entry.value:
+            if key not in ("repeat", "layers", "as") + META_KEYS:
+                raise SpecError(f"repeat has an unknown key '{key}'", entry.key_loc(key), hint="a repeat has `repeat: N`, `layers:` and optionally `as: i`")
+        times = self.value(entry.value["repeat"], ctx.env)
+        if isinstance(times, bool) or not isinstance(times, int) or not 0 <= times <= MAX_REPEAT:
+            raise SpecError(f"`repeat` takes a count from 0 to {MAX_REPEAT:,}, got {shown(times)}", entry.value["repeat"].loc)
+        if "layers" not in entry.value:
+            raise SpecError("repeat has no `layers:`", e.loc)
+        var = self.value(entry.value["as"], ctx.env) if "as" in entry.value else None
+        if var is not None and (not isinstance(var, str) or not _NAME.match(var)):
+            raise SpecError(f"`as` names a variable, got {shown(var)}", entry.value["as"].loc)
+        for i in range(times):
+            it = f"{name}.{i + 1}"
+            self.groups[it] = Group(it, "iteration", e.loc)
+            env = {**ctx.env, var: i} if var else ctx.env
+            inner = replace(ctx, env=env, scope=_Scope(ctx.scope), prefix=it + ".", groups=ctx.groups + (it,))
+            prev = self.sequence(entry.value["layers"], inner, prev)
+        return prev
+
+    def residual(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> int:
+        fields = self.fields(e.args, "residual", ("body", "shortcut", "merge"), "body", e.loc)
+        body = self.sequence(fields["body"], replace(ctx, prefix=f"{name}.body."), prev)
+        short = self.sequence(fields["shortcut"], replace(ctx, prefix=f"{name}.shortcut."), prev) if "shortcut" in fields else prev
+        return self.merge(fields, "add", ("add", "concat", "mul"), e.loc, name, ctx, [body, short])
+
+    def parallel(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
+        fields = self.fields(e.args, "parallel", ("branches", "merge"), "branches", e.loc)
+        branches = fields["branches"]
+        if branches.kind != "seq" or len(branches.value) < 1:
+            raise SpecError("`branches` is a list of branches, each a list of layers", branches.loc)
+        outs, seen = [], set()
+        for k, branch in enumerate(branches.value, 1):
+            label, layers = f"branch{k}", branch
+            if branch.kind == "map":  # a named branch: {name: b1, layers: [...]}
+                parts = self.fields(branch, "branch", ("name", "layers"), "layers", branch.loc)
+                label = str(self.value(parts["name"], ctx.env)) if "name" in parts else label
+                layers = parts["layers"]
+                if not _SEGMENT.match(label) or label in seen:
+                    raise SpecError(f"branch name {shown(label)} is not a unique word", parts.get("name", branch).loc)
+            seen.add(label)
+            outs.append(self.sequence(layers, replace(ctx, prefix=f"{name}.{label}."), prev))
+        if len(outs) == 1:
+            return outs[0]
+        return self.merge(fields, "concat", ("concat", "add", "mul"), e.loc, name, ctx, outs)
+
+    def fields(self, node: Optional[Node], what: str, allowed: Tuple[str, ...], required: str, loc: Location) -> Dict[str, Node]:
+        if node is None or node.kind != "map":
+            raise SpecError(f"`{what}` takes a mapping with `{required}:`", node.loc if node else loc)
+        for key in node.value:
+            if key not in allowed:
+                raise SpecError(f"`{what}` has no key '{key}'", node.key_loc(key), hint=did_you_mean(key, allowed) or f"keys: {', '.join(allowed)}")
+        if required not in node.value:
+            raise SpecError(f"`{what}` needs `{required}:`", node.loc)
+        return node.value
+
+    def merge(self, fields: Dict[str, Node], default: str, allowed: Tuple[str, ...], loc: Location, name: str,
+              ctx: _Ctx, inputs: List[Ref]) -> int:
+        kind = default
+        if "merge" in fields:
+            kind = self.value(fields["merge"], ctx.env)
+            if kind not in allowed:
+                raise SpecError(f"`merge` must be one of {', '.join(allowed)}, got {shown(kind)}", fields["merge"].loc,
+                                hint=did_you_mean(kind, allowed))
+            loc = fields["merge"].loc
+        return self.layer(REGISTRY[kind], None, loc, f"{name}.{kind}", ctx, inputs)
+
+    def block(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
+        kind, args, loc = e.kind, e.args, e.loc
+        params, layers = self.blocks[kind]
+        if kind in ctx.stack:
+            raise SpecError(f"block '{kind}' uses itself: {' → '.join(ctx.stack + (kind,))}", loc)
+        if len(ctx.stack) >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", loc)
+        given: Dict[str, Any] = {}
+        if args is not None and args.kind == "map":
+            for key, node in args.value.items():
+                if key not in params:
+                    hint = did_you_mean(key, params) or (f"its args: {', '.join(params)}" if params else "it takes no args")
+                    raise SpecError(f"block '{kind}' has no argument '{key}'", args.key_loc(key), hint=hint)
+                given[key] = self.value(node, ctx.env)
+        elif args is not None and not (args.kind == "scalar" and args.value is None):
+            if len(params) != 1:  # a scalar stands for the only argument: `- basic: 64`
+                raise SpecError(f"block '{kind}' takes a mapping of arguments ({', '.join(params) or 'none'})", args.loc)
+            given[next(iter(params))] = self.value(args, ctx.env)
+        env = dict(self.env)
+        for key, default in params.items():
+            if key in given:
+                env[key] = given[key]
+            elif default.kind == "scalar" and default.value is None:
+                raise SpecError(f"block '{kind}' needs argument '{key}'", loc, hint=f"write `- {kind}: {{{key}: …}}`")
+            else:
+                env[key] = self.value(default, env)
+        inner = replace(ctx, env=env, scope=_Scope(ctx.scope), stack=ctx.stack + (kind,))
+        return self.sequence(layers, inner, prev)
+
+    # -- linking: resolve forward references, order topologically, refuse cycles -----------------------
+    def _link(self, out: Ref) -> Tuple[Tuple[LayerNode, ...], int]:
+        for p in self.pending:
+            self._resolve(p)
+        for draft in self.drafts:
+            draft[2] = tuple(self._resolve(r) if isinstance(r, _Pending) else r for r in draft[2])
+        out = self._resolve(out) if isinstance(out, _Pending) else out
+        order = self._toposort()
+        where = {old: new for new, old in enumerate(order)}
+        where[INPUT] = INPUT
+        nodes = []
+        for i in order:
+            name, layer, inputs, loc, groups, trainable, ignore = self.drafts[i]
+            nodes.append(LayerNode(name, layer, tuple(where[j] for j in inputs), loc, groups, trainable, ignore))
+        return tuple(nodes), where[out]
+
+    def _resolve(self, p: _Pending) -> int:
+        if p.target is None:
+            if p.resolving:
+                raise SpecError(f"`from: {p.name}` refers to itself", p.loc)
+            found = p.scope.lookup(p.name)
+            if found is None:
+                visible = p.scope.visible()
+                raise SpecError(f"unknown id '{p.name}' in `from:`", p.loc,
+                                hint=did_you_mean(p.name, visible + ["input"]) or
+                                (f"ids visible here: {', '.join(visible)}, input" if visible else "no ids are defined here; `input` is the network input"))
+            p.resolving = True
+            p.target = self._resolve(found) if isinstance(found, _Pending) else found
+        return p.target
+
+    def _toposort(self) -> List[int]:
+        # Kahn's algorithm, always taking the earliest spec position ready: spec order wherever it is valid
+        inputs = [d[2] for d in self.drafts]
+        if all(j < i for i, ins in enumerate(inputs) for j in ins):
+            return list(range(len(inputs)))  # already in order (no forward references): the usual case
+        waiting = [len(set(j for j in ins if j != INPUT)) for ins in inputs]
+        users = readers(inputs)
+        ready = [i for i, w in enumerate(waiting) if w == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for u in users.get(i, ()):
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    heapq.heappush(ready, u)
+        if len(order) < len(inputs):
+            stuck = next(i for i, w in enumerate(waiting) if w)
+            cycle = self._cycle(stuck, waiting, inputs)
+            names = " → ".join(self.drafts[i][0] for i in cycle)
+            raise SpecError(f"the graph has a cycle: {names}", self.drafts[cycle[0]][3], hint="`from:` must not lead back to the layer itself")
+        return order
+
+    def _cycle(self, start: int, waiting: List[int], inputs) -> List[int]:
+        path, seen, i = [], {}, start
+        while i not in seen:
+            seen[i] = len(path)
+            path.append(i)
+            i = next(j for j in inputs[i] if j != INPUT and waiting[j])
+        return path[seen[i]:] + [i]
+
+
+def _split_meta(args: Node, meta: Dict[str, Node], declared=()) -> Tuple[Node, Dict[str, Node]]:
+    """Let `name`, `id`, `from`, … sit inside an entry's argument mapping too (no layer has arguments by those names)."""
+    is_meta = {k: k in META_KEYS and k not in declared for k in args.value}
+    for key in args.value:
+        if is_meta[key] and key in meta:
+            raise SpecError(f"`{key}` is given twice for this entry", args.key_loc(key))
+    inner = {k: v for k, v in args.value.items() if not is_meta[k]}
+    moved = {k: v for k, v in args.value.items() if is_meta[k]}
+    return Node("map", inner, args.loc, {k: args.key_loc(k) for k in inner}), {**meta, **moved}
+
+
+def _stem(filename: str) -> str:
+    name = filename.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name

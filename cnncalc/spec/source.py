@@ -1,0 +1,231 @@
+"""Spec loading: YAML text → a tree of `Node`s that remember where they came from.
+
+Only the YAML core types are accepted (no Python tags), duplicate and merge keys are refused, and hostile input
+(alias bombs, deep nesting, huge files, bad values under explicit tags) is stopped early with a located error.
+
+The tree is built in one pass over libyaml's event stream (PyYAML's C parser where it is installed): composing
+PyYAML's own node graph first and converting it afterwards took ten times as long, and its C composer recurses
+without a bound, so a deeply nested document would crash it before any check could run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from ..errors import Location, SpecError, shown
+
+try:  # the C parser is several times faster; fall back to pure Python where libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader
+
+MAX_BYTES = 8 * 1024 * 1024  # a 10,000-layer spec is well under 1 MiB
+MAX_DEPTH = 64  # YAML nesting depth
+MAX_NODES = 1_000_000  # distinct YAML nodes (an alias is one shared node, so alias bombs cost nothing here)
+
+_STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+_SCALAR_TAGS = {_STR, _NULL, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+_SEQ, _MAP, _MERGE = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:merge"
+_constructor = yaml.constructor.SafeConstructor()
+_resolver = yaml.resolver.Resolver()
+
+
+class Node:
+    """One YAML value with its location: `kind` is 'map' (value: dict[str, Node]), 'seq' (list[Node]) or 'scalar'."""
+
+    __slots__ = ("kind", "value", "loc", "key_locs", "quoted")
+
+    def __init__(self, kind: str, value: Any, loc: Location, key_locs=None, quoted: bool = False):
+        self.kind = kind
+        self.value = value
+        self.loc = loc
+        self.key_locs = key_locs or {}
+        self.quoted = quoted
+
+    def __repr__(self) -> str:
+        return f"Node({self.kind}, {self.value!r} @ {self.loc})"
+
+    def get(self, key: str) -> Optional["Node"]:
+        return self.value.get(key) if self.kind == "map" else None
+
+    def key_loc(self, key: str) -> Location:
+        return self.key_locs.get(key, self.loc)
+
+    def plain(self) -> Any:
+        """The Python value without locations."""
+        if self.kind == "map":
+            return {k: v.plain() for k, v in self.value.items()}
+        if self.kind == "seq":
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def read_text(path: str) -> str:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(f"spec is {size:,} bytes; the limit is {MAX_BYTES:,}", Location(path, 1, 1))
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"spec is not UTF-8 text ({e.reason})", Location(path, 1, 1)) from None
+    except OSError as e:
+        raise SpecError(f"cannot read {path}: {e.strerror}") from None
+
+
+def parse_yaml(text: str, filename: str) -> Node:
+    """Parse one YAML document into Nodes, refusing anything a spec has no business containing."""
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise SpecError(f"spec is larger than {MAX_BYTES:,} bytes", Location(filename, 1, 1))
+    loader = _Loader(text)
+    try:
+        return _Builder(filename).build(loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        loc = Location.from_mark(filename, mark) if mark else Location(filename, 1, 1)
+        problem = e.problem or e.context or "invalid YAML"
+        raise SpecError(f"YAML syntax: {problem}", loc) from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"YAML syntax: {e}", Location(filename, 1, 1)) from None
+    finally:
+        loader.dispose()
+
+
+class _Open:
+    """A mapping or sequence whose end event has not come yet."""
+
+    __slots__ = ("node", "key", "key_loc", "anchor")
+
+    def __init__(self, node: Node, anchor: Optional[str]):
+        self.node, self.key, self.key_loc, self.anchor = node, None, None, anchor
+
+
+class _Builder:
+    """Turns the event stream of one document into Nodes, checking tags, keys, depth and size as it goes."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.anchors: Dict[str, Node] = {}
+        self.open_anchors: set = set()
+        self.stack: List[_Open] = []
+        self.count = 0
+        self.tag = ""  # the resolved tag of the last scalar
+        self.last: Optional[Node] = None  # a document that is one scalar
+
+    def loc(self, event) -> Location:
+        mark = event.start_mark
+        return Location(self.filename, mark.line + 1, mark.column + 1)
+
+    def build(self, loader) -> Node:
+        root: Optional[Node] = None
+        documents = 0
+        while loader.check_event():
+            event = loader.get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                self.add(self.scalar(event), event)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self.start(event, kind is yaml.MappingStartEvent)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = self.stack.pop()
+                if done.anchor is not None:
+                    self.open_anchors.discard(done.anchor)
+                if not self.stack:
+                    root = done.node
+            elif kind is yaml.AliasEvent:
+                self.add(self.alias(event), event)
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise SpecError("a spec is one YAML document; found a second one", self.loc(event),
+                                    hint="remove the `---` line that starts another document")
+        if root is None:  # an empty document, or one that is a single scalar
+            if self.count == 0:
+                raise SpecError("spec is empty", Location(self.filename, 1, 1),
+                                hint="a spec needs at least `input:` and `layers:`")
+            root = self.last
+        return root
+
+    def counted(self, node: Node) -> Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(f"spec has more than {MAX_NODES:,} YAML nodes", node.loc)
+        return node
+
+    def start(self, event, mapping: bool) -> None:
+        loc = self.loc(event)
+        if len(self.stack) >= MAX_DEPTH:
+            raise SpecError(f"YAML nesting deeper than {MAX_DEPTH} levels", loc)
+        tag = event.tag
+        if tag is not None and tag != "!" and tag != (_MAP if mapping else _SEQ):
+            raise SpecError(f"unsupported YAML tag {tag!r}", loc)
+        node = self.counted(Node("map", {}, loc, {}) if mapping else Node("seq", [], loc))
+        if self.stack:  # the node is a value (or a key, which `add` refuses) of the enclosing collection
+            self.add(node, event)
+        self.stack.append(_Open(node, event.anchor))
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+            self.open_anchors.add(event.anchor)
+
+    def scalar(self, event) -> Node:
+        loc = self.loc(event)
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == _STR:
+            converted: Any = value
+        elif tag == _MERGE:
+            converted = value  # a merge key is refused where keys are read; as a value it is the plain text
+        elif tag not in _SCALAR_TAGS:
+            raise SpecError(f"unsupported YAML tag or value type {tag!r}", loc, hint="use plain numbers, strings, true/false and null")
+        elif tag == _NULL and event.implicit[0]:
+            converted = None
+        else:
+            try:
+                converted = _constructor.construct_object(yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
+            except (ValueError, KeyError, IndexError, TypeError, OverflowError, yaml.YAMLError):
+                raise SpecError(f"{shown(value)} is not a valid {tag.rsplit(':', 1)[-1]}", loc,
+                                hint="leave out the explicit tag (!!int, !!bool …) or write a valid value") from None
+        node = self.counted(Node("scalar", converted, loc, quoted=event.style in ("'", '"')))
+        self.tag = tag  # read by `add` when this scalar is a key
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+        return node
+
+    def alias(self, event) -> Node:
+        anchor = event.anchor
+        if anchor in self.open_anchors:
+            raise SpecError("a YAML alias refers to a node that contains it", self.loc(event))
+        if anchor not in self.anchors:
+            raise SpecError(f"YAML alias *{anchor} refers to no anchor (&{anchor}) before it", self.loc(event))
+        return self.anchors[anchor]
+
+    def add(self, node: Node, event) -> None:
+        """Put a finished (or just opened) node into the enclosing collection: a list item, a key or a value."""
+        if not self.stack:
+            self.last = node
+            return
+        top = self.stack[-1]
+        parent = top.node
+        if parent.kind == "seq":
+            parent.value.append(node)
+        elif top.key is None:
+            key_loc = self.loc(event)
+            if node.kind != "scalar" or type(event) is yaml.AliasEvent:
+                raise SpecError("mapping keys must be plain strings", key_loc)
+            if self.tag == _MERGE:
+                raise SpecError("YAML merge keys (<<) are not supported", key_loc, hint="use `blocks:` with `args:` to reuse layers")
+            key = event.value
+            if key in parent.value:
+                first = parent.key_locs[key]
+                raise SpecError(f"duplicate key '{key}' (first defined at line {first.line})", key_loc)
+            top.key, top.key_loc = key, key_loc
+            parent.key_locs[key] = key_loc
+            parent.value[key] = None  # keeps the key's place (and refuses a duplicate) until its value comes
+        else:
+            parent.value[top.key] = node
+            top.key = None
