@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import click
 
-from .options import Failure, load_network, spec_options
+from ..render.diagram import FORMATS
+from .options import load_network, spec_options
 
 
 @click.command()
 @click.argument("spec", metavar="SPEC")
 @spec_options
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]), default="mermaid", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="mermaid", show_default=True,
               help="mermaid renders in GitHub, dot in Graphviz, svg anywhere (no Graphviz needed).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one box.")
@@ -27,9 +28,7 @@ def diagram(spec, input_shape, batch, sets, dtype, fmt, output, depth):
     """
     from ..render import diagram as render
 
-    a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype)
-    if a.error is not None:
-        raise Failure(a.error.format(), a.error.exit_code)
+    a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
     text = getattr(render, fmt)(render.graph(a, depth))
     if output:
         with open(output, "w", encoding="utf-8") as f:

@@ -14,14 +14,13 @@ from typing import Dict, List, Optional, Tuple
 from ..errors import OptionError, ShapeError
 from ..layers import Facts, Shape
 from ..spec.graph import INPUT, LayerNode
-from .pause import paused_gc
 from .receptive import ReceptiveField
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 MAX_BATCH = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerInfo:
     """One analysed layer: its node, its facts, and the figures of this analysis (costs times the batch)."""
 
@@ -76,7 +75,7 @@ class LayerInfo:
         return self.node.groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Totals:
     params: int
     trainable_params: int
@@ -93,7 +92,7 @@ class Totals:
     layers: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """Everything `summary` shows. `error` is set when a layer failed; `layers` then stops before it."""
 
@@ -133,11 +132,6 @@ def check_settings(batch: int, dtype: str) -> None:
 def analyze(net, batch: int = 1, dtype: str = "float32") -> Analysis:
     """Shapes, parameters, MACs, FLOPs, memory and receptive fields of every layer of `net` (a Network)."""
     check_settings(batch, dtype)
-    with paused_gc():
-        return _analyze(net, batch, dtype)
-
-
-def _analyze(net, batch: int, dtype: str) -> Analysis:
     size = DTYPE_BYTES[dtype]
     nodes = net.nodes
     shapes: List[Shape] = []  # by node index; the input is looked up apart

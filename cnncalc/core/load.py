@@ -17,7 +17,6 @@ from ..spec.expand import expand
 from ..spec.options import resolve_input
 from ..spec.source import MAX_BYTES, parse_yaml, read_text
 from .network import Network
-from .pause import paused_gc
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,8 @@ def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = Non
     or one number that sets every spatial size and keeps the channels.
     """
     source = spec if isinstance(spec, Source) else open_spec(spec, filename)
-    with paused_gc():
-        graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
-        net = Network.of(graph)
+    graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
+    net = Network.of(graph)
     if source.network_name:
         from dataclasses import replace
 

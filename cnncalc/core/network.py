@@ -22,7 +22,7 @@ class Network(Graph):
     def of(cls, graph: Graph) -> "Network":
         """The network of an expanded graph."""
         return cls(graph.name, graph.source, graph.input, graph.input_loc, graph.nodes, graph.output, graph.groups,
-                   graph.vars, graph.lint, graph.root)
+                   graph.vars, graph.lint, graph.description)
 
     def analyze(self, batch: int = 1, dtype: str = "float32", input: Optional[Sequence[int]] = None):
         """Shapes, parameters, MACs, FLOPs, memory and receptive fields of every layer: an `Analysis`."""

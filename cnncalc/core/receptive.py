@@ -25,7 +25,7 @@ def _half(x: Number) -> Number:
     return _exact(Fraction(x) / 2) if not isinstance(x, int) or x % 2 else x // 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReceptiveField:
     """Receptive field per spatial axis: size r, effective stride S, effective padding P (Araujo et al. 2019).
 

@@ -7,7 +7,7 @@ from typing import List, Optional, Tuple
 from .receptive import ReceptiveField
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """A table row: one layer, or a folded group of layers (`--depth`); costs include the batch."""
 

@@ -27,7 +27,7 @@ MAX_ELEMENTS = 1 << 48  # any one tensor, without the batch
 WindowEffect = Union[None, str, Tuple[Window, ...]]  # None: pointwise; GLOBAL; or one Window per spatial axis
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Weight:
     """A weight array a layer owns: its shape and whether it is learnable (else a buffer)."""
 
@@ -39,7 +39,7 @@ class Weight:
         return prod(self.shape)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What one layer is on given input shapes: the answer of `Layer.infer`. Costs are per sample (no batch).
 
@@ -65,7 +65,8 @@ class Facts:
         return sum(w.size for w in self.weights.values() if not w.learnable)
 
 
-NO_WEIGHTS: Mapping[str, Weight] = MappingProxyType({})
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every layer without arguments and facts without weights
+NO_WEIGHTS: Mapping[str, Weight] = EMPTY
 
 
 class Layer:
@@ -94,8 +95,8 @@ class Layer:
 
     def __init__(self, values: Mapping[str, Any], arg_locs: Mapping[str, Location], loc: Location):
         object.__setattr__(self, "loc", loc)
-        object.__setattr__(self, "arg_locs", MappingProxyType(dict(arg_locs)))
-        object.__setattr__(self, "values", MappingProxyType(dict(values)))
+        object.__setattr__(self, "arg_locs", MappingProxyType(dict(arg_locs)) if arg_locs else EMPTY)
+        object.__setattr__(self, "values", MappingProxyType(dict(values)) if values else EMPTY)
 
     def __getattr__(self, name: str) -> Any:  # a layer's arguments read as attributes: `conv.out`, `pool.kernel`
         try:

@@ -16,7 +16,7 @@ AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 GLOBAL = "global"  # a layer whose every output sees the whole input (global pooling, flatten, dense)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
     """How one layer maps positions along one spatial axis, for receptive fields (Araujo et al., Distill 2019).
 
@@ -29,7 +29,7 @@ class Window:
     span: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Geometry:
     """A sliding window's normalised arguments on one input, one entry per spatial axis.
 

@@ -1,2 +1,1 @@
-"""Rendering of analyses: each format its own module; renderers format, they never compute."""
-FORMATS = ("table", "json", "csv", "markdown")
+"""Rendering: each format its own module; renderers format what the core computed, they never compute."""

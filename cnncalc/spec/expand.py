@@ -105,6 +105,12 @@ class _Entry:
     node: Node  # the entry itself
 
 
+# container key → the _Expander method that expands it; every handler has the signature
+# (entry, row name, context, input) → the tensor it produces. (Bound methods kept on the instance would make the
+# expander a reference cycle, and everything it built garbage only the cyclic collector can free.)
+CONTAINERS = {"repeat": "repeat", "residual": "residual", "parallel": "parallel"}
+
+
 def expand(root: Node, filename: str, overrides: Dict[str, Any]) -> Graph:
     return _Expander(root, filename).run(overrides)
 
@@ -117,8 +123,6 @@ class _Expander:
         self.drafts: List[list] = []  # [name, layer, inputs (Refs), loc, groups, trainable, ignore] per layer
         self.groups: Dict[str, Group] = {}
         self.pending: List[_Pending] = []
-        self.handlers: Dict[str, Callable[[_Entry, str, _Ctx, Ref], Ref]] = {
-            "repeat": self.repeat, "residual": self.residual, "parallel": self.parallel}
 
     # -- top level --------------------------------------------------------------------------------
     def run(self, overrides: Dict[str, Any]) -> Graph:
@@ -144,7 +148,17 @@ class _Expander:
 
         return Graph(str(name) if name is not None else _stem(self.filename), self.filename, shape,
                      root.value["input"].loc, nodes, out, MappingProxyType(self.groups), MappingProxyType(dict(self.env)),
-                     root.get("lint"), root)
+                     root.get("lint"), self._description(root.get("description")))
+
+    def _description(self, node: Optional[Node]) -> str:
+        """The spec's `description:` with its `${…}` filled in (as written where a reference does not resolve)."""
+        if node is None:
+            return ""
+        text = str(node.value)
+        try:
+            return str(expr.substitute(text, self.env)) if expr.has_reference(text) else text
+        except expr.ExprError:
+            return text
 
     def _vars(self, node: Optional[Node], overrides: Dict[str, Any]) -> Dict[str, Any]:
         raw = {} if node is None else self.mapping(node, "vars")
@@ -270,7 +284,7 @@ class _Expander:
             block = kind if kind in self.blocks else None
             self.groups[full] = Group(full, "block" if block else kind, e.loc, block)
             inner = replace(ctx, prefix=full + ".", groups=ctx.groups + (full,))
-            handler = self.block if block else self.handlers[kind]
+            handler = self.block if block else getattr(self, CONTAINERS[kind])
             out = handler(e, full, inner, src[0] if src is not None else prev)
         ident = self.meta_str(meta, "id", ctx, _NAME)
         if ident is not None:

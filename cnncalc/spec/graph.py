@@ -16,7 +16,7 @@ INPUT = -1  # the tensor index of the network input in `LayerNode.inputs`
 CONTAINER_KINDS = ("block", "repeat", "iteration", "residual", "parallel")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerNode:
     """One layer of the expanded graph: its row name, the layer, and which tensors it reads."""
 
@@ -33,7 +33,7 @@ class LayerNode:
         return self.layer.type
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """A named container in the spec: a block instance (`block` names the block), a repeat, one of its iterations,
     a residual or a parallel."""
@@ -65,7 +65,7 @@ class Graph:
     groups: Mapping[str, Group] = field(default_factory=lambda: EMPTY)
     vars: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     lint: Any = None  # the spec's `lint:` section (a source Node), for `cnncalc lint`
-    root: Any = field(default=None, repr=False)  # the spec's source Node
+    description: str = ""  # the spec's `description:`, variables filled in
 
 
 def readers(inputs: Sequence[Sequence[int]]) -> Dict[int, List[int]]:

@@ -186,7 +186,8 @@ class _Builder:
             converted = None
         else:
             try:
-                converted = _constructor.construct_object(yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
+                # the tag's constructor itself: `construct_object` would keep every node in a cache for good
+                converted = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, value))
             except (ValueError, KeyError, IndexError, TypeError, OverflowError, yaml.YAMLError):
                 raise SpecError(f"{shown(value)} is not a valid {tag.rsplit(':', 1)[-1]}", loc,
                                 hint="leave out the explicit tag (!!int, !!bool …) or write a valid value") from None

@@ -62,12 +62,6 @@ def resolve(arg: str) -> Found:
 
 def source(net) -> str:
     """The spec's `description:` (its paper and reference implementation), with its `${…}` filled in."""
-    from . import expr
-
-    node = net.root.get("description") if net.root is not None else None
-    if node is None:
-        return ""
-    text = str(node.value)
-    return str(expr.substitute(text, net.vars)) if expr.has_reference(text) else text
+    return net.description
 
 
