@@ -79,11 +79,22 @@ class OptionError(SpecError, ValueError):
     def __str__(self) -> str:  # as the plain ValueError it also is: the reason alone
         return self.message
 
+    def caret(self) -> str:
+        """The argument as written with a caret under the offending columns, cut to a window of `MAX_SHOWN`."""
+        if not self.text:
+            return ""
+        text, col, width = self.text, self.col, min(self.width, MAX_SHOWN // 2)
+        if len(text) > MAX_SHOWN:
+            start = max(0, min(col - MAX_SHOWN // 4, len(text) - MAX_SHOWN))
+            head, tail = ("…" if start else ""), ("…" if start + MAX_SHOWN < len(text) else "")
+            text, col = head + text[start:start + MAX_SHOWN] + tail, col - start + len(head)
+            width = max(1, min(width, MAX_SHOWN - (col - len(head))))
+        return f"\n  {text}\n  {' ' * col}{'^' * width}"
+
     def format(self) -> str:
         if self.text is None:
             return super().format()
-        text = f"error: {self.message}\n  {self.text}\n  {' ' * self.col}{'^' * self.width}"
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+        return f"error: {self.message}{self.caret()}" + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
 class InternalError(Exception):

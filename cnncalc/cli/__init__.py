@@ -61,7 +61,7 @@ def reported(callback):
         except OptionError as e:
             if e.option is None:
                 raise _failure(e.format(), e.exit_code) from None
-            caret = f"\n  {e.text}\n  {' ' * e.col}{'^' * e.width}" if e.text and e.width < len(e.text) else ""
+            caret = e.caret() if e.text and e.width < len(e.text) else ""  # a caret under the whole value adds nothing
             raise click.BadParameter(e.message + caret + (f"\n  hint: {e.hint}" if e.hint else ""),
                                      param_hint=e.option) from None  # click adds the command's usage line
         except CnncalcError as e:

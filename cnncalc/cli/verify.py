@@ -9,7 +9,8 @@ from .options import ByteSize, Failure, console, load_network, spec_options
 @click.command()
 @click.argument("spec")
 @spec_options(batch=2)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the random weights and input (a non-negative integer).")
 @click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False),
               help="Run these weights (.npz keyed '<layer name>.<weight name>') instead of random ones.")
 @click.option("--max-memory", type=ByteSize(), default=None,

@@ -55,13 +55,18 @@ class Int(Kind):
         return {"type": "integer", "minimum": self.minimum}
 
 
+MAX_NUMBER = 1e38  # below float32's largest value, 3.4e38
+
+
 @dataclass(frozen=True)
 class Number(Kind):
     minimum: Optional[float] = None
 
     def check(self, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.minimum is not None and value < self.minimum):
-            raise Invalid("a number" if self.minimum is None else "a non-negative number")
+        # finite and within float32's range: the runtime computes in float32, where nan, inf or 1e300 cannot be held
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= MAX_NUMBER \
+                or (self.minimum is not None and value < self.minimum):
+            raise Invalid(f"a finite{'' if self.minimum is None else ', non-negative'} number of magnitude at most 1e38")
         return value
 
     def schema(self):

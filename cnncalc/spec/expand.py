@@ -109,6 +109,9 @@ class _Entry:
 # (entry, row name, context, input) → the tensor it produces. (Bound methods kept on the instance would make the
 # expander a reference cycle, and everything it built garbage only the cyclic collector can free.)
 CONTAINERS = {"repeat": "repeat", "residual": "residual", "parallel": "parallel"}
+CONTAINER_USAGE = {"repeat": "write `- repeat: N` with `layers:` beside it",
+                   "residual": "write `- residual: {body: [...]}` (and optionally `shortcut:`)",
+                   "parallel": "write `- parallel: {branches: [[...], [...]], merge: concat}`"}
 
 
 def expand(root: Node, filename: str, overrides: Dict[str, Any]) -> Graph:
@@ -284,6 +287,8 @@ class _Expander:
             block = kind if kind in self.blocks else None
             self.groups[full] = Group(full, "block" if block else kind, e.loc, block)
             inner = replace(ctx, prefix=full + ".", groups=ctx.groups + (full,))
+            if not block and (e.args is None or e.args.kind != "map"):
+                raise SpecError(f"`{kind}` needs a mapping of its parts", e.loc, hint=CONTAINER_USAGE[kind])
             handler = self.block if block else getattr(self, CONTAINERS[kind])
             out = handler(e, full, inner, src[0] if src is not None else prev)
         ident = self.meta_str(meta, "id", ctx, _NAME)

@@ -329,6 +329,8 @@ def _call(name: str, args: list, pos: int):
     for value, at in args:
         if not _is_num(value):
             raise ExprError(f"{name}() expects a number, got {_tname(value)}", at)
+        if isinstance(value, float) and not math.isfinite(value):  # nan or inf from a variable
+            raise ExprError(f"{name}() expects a finite number, got {value}", at)
     if name == "round" and len(args) == 2 and (not isinstance(args[1][0], int) or abs(args[1][0]) > 64):
         raise ExprError("round() digits must be an integer between -64 and 64", args[1][1])
     return _checked(_FUNCS[name](*(value for value, _ in args)), pos)

@@ -1,0 +1,100 @@
+"""Hostile input found by the fuzz campaign of the hostile-input issue: each class gets a located error and exit 2,
+never a traceback or an internal error. (The export injection class is in test_export.py.)
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+LOCATED = re.compile(r"^(<stdin>|\S+):(\d+):(\d+): error: ", re.M)
+
+
+def spec(layers: str, vars: str = "") -> str:
+    return (f"vars: {{{vars}}}\n" if vars else "") + "input: [3, 8, 8]\nlayers:\n" + layers
+
+
+def assert_located(result, line: int, message: str):
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    found = LOCATED.search(result.stderr)
+    assert found and int(found.group(2)) == line, result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("layer, message", [
+    ("  - dense: !!int abc\n", "'abc' is not a valid int"),
+    ("  - dense: !!int ''\n", "'' is not a valid int"),
+    ("  - conv: {out: 4, kernel: 3, bias: !!bool maybe}\n", "'maybe' is not a valid bool"),
+    ("  - dense: !!float x\n", "'x' is not a valid float"),
+])
+def test_explicit_tags_with_bad_values(cli, layer, message):
+    assert_located(cli("summary", "-", input=spec(layer)), 3, message)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("use, message", [
+    ("  - dense: ${floor(a)}\n", "floor() expects a finite number, got"),
+    ("  - dense: ${round(a)}\n", "round() expects a finite number, got"),
+    ("  - scale: $a\n", "'scale' argument 'factor' must be a finite number of magnitude at most 1e38"),
+    ("  - leaky_relu: $a\n", "'leaky_relu' argument 'slope' must be a finite number of magnitude at most 1e38"),
+])
+def test_nan_and_infinity_never_reach_the_arithmetic(cli, value, use, message):
+    assert_located(cli("summary", "-", input=spec(use, f"a: {value}")), 4, message)
+
+
+def test_numbers_beyond_float32_are_refused_at_analysis(cli):
+    # the runtime computes in float32: a factor it cannot hold is refused where it is written, not as a failed verify
+    assert_located(cli("verify", "-", input=spec("  - scale: 1.0e+300\n")), 3, "magnitude at most 1e38, got 1e+300")
+    assert cli("summary", "-", input=spec("  - scale: 1.0e+30\n")).exit_code == 0
+
+
+@pytest.mark.parametrize("entry, hint", [
+    ("  - repeat\n", "`- repeat: N` with `layers:`"),
+    ("  - residual\n", "`- residual: {body: [...]}`"),
+    ("  - parallel\n", "`- parallel: {branches:"),
+    ("  - residual: 3\n", "`- residual: {body: [...]}`"),
+    ("  - parallel: [relu]\n", "`- parallel: {branches:"),
+])
+def test_containers_without_their_parts(cli, entry, hint):
+    result = cli("summary", "-", input=spec(entry))
+    assert_located(result, 3, "needs a mapping of its parts")
+    assert hint in result.stderr
+
+
+def test_verify_refuses_a_negative_seed_as_usage(cli):
+    result = cli("verify", "lenet5", "--seed", "-1")
+    assert result.exit_code == 2 and "Invalid value for '--seed': -1 is not in the range x>=0." in result.stderr
+
+
+def test_a_deeply_nested_set_value_is_refused_and_its_echo_is_bounded(cli):
+    value = "[" * 2000 + "]" * 2000
+    result = cli("summary", "lenet5", "--set", f"classes={value}")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "Invalid value for --set: YAML nesting deeper than 64 levels" in result.stderr
+    assert len(result.stderr) < 1_000  # the 4,008-character argument is shown as a window, not echoed whole
+
+
+@pytest.mark.parametrize("args", [("--set", "classes=!!int x"), ("resnet50@classes=!!int x",)])
+def test_bad_tags_in_option_values(cli, args):
+    command = ("summary", "lenet5", *args) if args[0] == "--set" else ("compare", *args)
+    result = cli(*command)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "'x' is not a valid int" in result.stderr
+
+
+def test_non_utf8_standard_input_is_a_located_error():
+    data = b"input: [3, 8, 8]\nlayers:\n  - relu\n\xff\xfe\n"
+    out = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "-"], input=data, capture_output=True)
+    assert out.returncode == 2
+    assert out.stderr.decode() == "<stdin>:1:1: error: spec is not UTF-8 text (invalid start byte)\n"
+
+
+def test_an_infinite_budget_is_a_located_error(cli, tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [3, 8, 8]\nlint: {budgets: {params: .inf}}\nlayers:\n  - relu\n")
+    result = cli("lint", str(path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert f"{path}:2:26: error: `lint.budgets.params`: inf is not a whole, non-negative number" in result.stderr
