@@ -73,14 +73,14 @@ def graph(a: Analysis, depth: Optional[int] = None) -> Graph:
         box.layers += 1
         box.output = info.output  # a folded container shows its last layer's output
         of_layer[info.index] = index[key]
-    edges: List[Tuple[int, int]] = []
+    edges: Dict[Tuple[int, int], None] = {}  # each pair once, in first-seen order (a dict: a list made this quadratic)
     for info in a.layers:
         for j in info.node.inputs:
             edge = (of_layer[j], of_layer[info.index])
-            if edge[0] != edge[1] and edge not in edges:
-                edges.append(edge)
+            if edge[0] != edge[1]:
+                edges[edge] = None
     kinds = {name: g.label for name, g in net.groups.items()}
-    return Graph(net.name, boxes, edges, kinds)
+    return Graph(net.name, boxes, list(edges), kinds)
 
 
 def _relative(name: str, parent: str) -> str:
