@@ -176,3 +176,17 @@ def test_the_run_holds_exactly_the_tensors_the_schedule_says_are_live(spec):
     assert len(live_after) == len(a.layers)
     assert any(len(live) < i + 1 for i, live in live_after.items())  # tensors are freed: the check has teeth
     assert problems == []
+
+
+@pytest.mark.parametrize("spec", [BRANCHY, "googlenet_torchvision", "densenet121"])
+def test_pending_tensors_match_their_definition(spec):
+    # pending after node i: the tensors made so far (the input included) that a later node still reads; the schedule
+    # keeps one set up to date (linear), checked here against the definition applied afresh at every step
+    from cnncalc.spec.graph import INPUT
+
+    schedule = cnncalc.load(spec).schedule
+    steps = 0
+    for i, pending in schedule.pending_after():
+        assert pending == {t for t in [INPUT, *range(i + 1)] if schedule.last_reader(t) > i}, i
+        steps += 1
+    assert steps == len(schedule.frees)

@@ -8,7 +8,7 @@ prediction, the NumPy executor, the torch module, export and lint all take these
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from ..spec.graph import INPUT, readers
 
@@ -66,11 +66,18 @@ class Schedule:
                 tensors.discard(j)
         return peak, at_peak
 
-    def pending_after(self) -> Iterator[Tuple[int, set]]:
-        """(node, the tensors some later node still reads), right after each node runs."""
+    def pending_after(self) -> Iterator[Tuple[int, AbstractSet[int]]]:
+        """(node, the tensors some later node still reads), right after each node runs.
+
+        One set, updated in place from step to step (linear in the graph, not in steps × tensors): read it at each
+        step, copy it to keep it.
+        """
+        ends: List[List[int]] = [[] for _ in self.frees]  # per node: the tensors it is the last reader of
+        for tensor, users in self.readers.items():
+            ends[users[-1]].append(tensor)
         pending = {INPUT} if INPUT in self.readers else set()
-        for i in range(len(self.frees)):
-            pending = {j for j in pending if self.last_reader(j) > i}
+        for i, done in enumerate(ends):
+            pending.difference_update(done)
             if self.last_reader(i) > i:
                 pending.add(i)
             yield i, pending
