@@ -139,40 +139,64 @@ def analyze(net, batch: int = 1, dtype: str = "float32") -> Analysis:
     names = [node.name for node in nodes]
     rf_input = ReceptiveField.unit(len(net.input) - 1)
     infos: List[LayerInfo] = []
+    # Facts depend only on the layer's class, its argument values and its input shapes. Identical layers share one
+    # `values` object (see `Layer`), so the facts of a layer repeated on the same shapes are inferred once and shared.
+    known: Dict[tuple, Facts] = {}
     for i, node in enumerate(nodes):
         sources = node.inputs
-        ins = [net.input if j == INPUT else shapes[j] for j in sources]
-        try:
-            facts = node.layer.infer(ins)
-        except ShapeError as e:
-            given = ", ".join(f"{'input' if j == INPUT else names[j]} {list(s)}" for j, s in zip(sources, ins))
-            error = type(e)(e.message, e.loc, (e.hint + "\n  " if e.hint else "") + f"input: {given}")
-            return Analysis(net, batch, dtype, tuple(infos), None, error)
-        rf_in = [rf_input if j == INPUT else fields[j] for j in sources]
-        rf = (rf_in[0] if len(rf_in) == 1 else ReceptiveField.merge(rf_in)).through(facts.window)
+        ins = tuple(net.input if j == INPUT else shapes[j] for j in sources)
+        layer = node.layer
+        key = (type(layer), id(layer.values), ins)  # the layers outlive this call, so their ids stay theirs
+        facts = known.get(key)
+        if facts is None:
+            try:
+                facts = known[key] = layer.infer(ins)
+            except ShapeError as e:
+                given = ", ".join(f"{'input' if j == INPUT else names[j]} {list(s)}" for j, s in zip(sources, ins))
+                error = type(e)(e.message, e.loc, (e.hint + "\n  " if e.hint else "") + f"input: {given}")
+                return Analysis(net, batch, dtype, tuple(infos), None, error)
+        if len(sources) == 1:  # the usual case: one input
+            j = sources[0]
+            rf = (rf_input if j == INPUT else fields[j]).through(facts.window)
+            inputs = ("input",) if j == INPUT else (names[j],)
+        else:
+            rf = ReceptiveField.merge([rf_input if j == INPUT else fields[j] for j in sources]).through(facts.window)
+            inputs = tuple("input" if j == INPUT else names[j] for j in sources)
         shapes.append(facts.output)
         fields.append(rf)
-        infos.append(LayerInfo(i, node, facts, tuple("input" if j == INPUT else names[j] for j in sources),
-                               facts.macs * batch, facts.flops * batch, rf, prod(facts.output) * batch * size))
+        infos.append(LayerInfo(i, node, facts, inputs, facts.macs * batch, facts.flops * batch, rf,
+                               prod(facts.output) * batch * size))
     return Analysis(net, batch, dtype, tuple(infos), _totals(net, infos, batch, size, rf_input))
 
 
 def _totals(net, layers: List[LayerInfo], batch: int, size: int, rf_input: ReceptiveField) -> Totals:
-    params = sum(r.params for r in layers)
-    buffers = sum(r.buffers for r in layers)
+    params = trainable_params = buffers = macs = flops = activation_bytes = 0
+    counted: Dict[int, Tuple[int, int]] = {}  # id(facts) → (params, buffers): identical layers share their facts
+    for r in layers:
+        facts = r.facts
+        weights = counted.get(id(facts))
+        if weights is None:
+            weights = counted[id(facts)] = (facts.params, facts.buffers)
+        params += weights[0]
+        buffers += weights[1]
+        if r.node.trainable:
+            trainable_params += weights[0]
+        macs += r.macs
+        flops += r.flops
+        activation_bytes += r.activation_bytes
     input_bytes = prod(net.input) * batch * size
     tensor_bytes = {INPUT: input_bytes, **{r.index: r.activation_bytes for r in layers}}
     out = layers[net.output] if net.output != INPUT else None
     return Totals(
         params=params,
-        trainable_params=sum(r.params for r in layers if r.trainable),
+        trainable_params=trainable_params,
         buffers=buffers,
-        macs=sum(r.macs for r in layers),
-        flops=sum(r.flops for r in layers),
+        macs=macs,
+        flops=flops,
         param_bytes=params * size,
         buffer_bytes=buffers * size,
         input_bytes=input_bytes,
-        activation_bytes=sum(r.activation_bytes for r in layers),
+        activation_bytes=activation_bytes,
         peak_activation_bytes=net.schedule.peak(tensor_bytes)[0],
         output=out.output if out else net.input,
         receptive_field=out.receptive_field if out else rf_input,

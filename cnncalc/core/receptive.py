@@ -57,7 +57,16 @@ class ReceptiveField:
         if windows is None:
             return self
         size, stride, pad = [], [], []
-        for w, r, s, c in zip(windows, self.size, self.stride, self.centres()):
+        for w, r, s, p in zip(windows, self.size, self.stride, self.padding):
+            if type(r) is int and type(s) is int and type(p) is int and type(w.scale) is int and type(w.offset) is int \
+                    and r % 2 and w.span * s % 2 == 0:
+                # the usual case, all ints: an odd size stays odd, so both halves below are whole
+                r2 = r + w.span * s
+                size.append(r2)
+                stride.append(s * w.scale)
+                pad.append((r2 - 1) // 2 - ((r - 1) // 2 - p + s * w.offset))
+                continue
+            c = _half(r - 1) - p  # this axis's entry of `centres()`
             r2 = _exact(r + w.span * s)
             size.append(r2)
             stride.append(_exact(s * w.scale))

@@ -68,6 +68,31 @@ class Facts:
 EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every layer without arguments and facts without weights
 NO_WEIGHTS: Mapping[str, Weight] = EMPTY
 
+# Identical argument values are shared by the layers that have them (a 10,000-layer chain has a few distinct ones),
+# so there are fewer objects to keep and the analysis can recognise identical layers by this one object.
+_SHARED_VALUES: Dict[tuple, Mapping[str, Any]] = {}
+_MAX_SHARED = 4096  # distinct argument sets kept; beyond it the table starts afresh
+
+
+def _shared_values(cls: type, values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of `values`, the same object for every layer of `cls` with the same typed values."""
+    if not values:
+        return EMPTY
+    items = tuple(values.items())
+    types_ = tuple(map(type, values.values()))  # 1 and 1.0 (and True) are equal, but they are other values here
+    if float in types_:  # -0.0 == 0.0, yet each prints as itself
+        items = tuple((k, repr(v)) if type(v) is float else (k, v) for k, v in items)
+    key = (cls, items, types_)
+    try:
+        shared = _SHARED_VALUES.get(key)
+    except TypeError:  # an unhashable value (only a hand-made layer can have one): nothing to share
+        return MappingProxyType(dict(values))
+    if shared is None:
+        if len(_SHARED_VALUES) >= _MAX_SHARED:
+            _SHARED_VALUES.clear()
+        shared = _SHARED_VALUES[key] = MappingProxyType(dict(values))
+    return shared
+
 
 class Layer:
     """Base of all layers: subclasses declare `type`, `args` and their kind, and override `_infer`.
@@ -91,12 +116,20 @@ class Layer:
     nonlinear: ClassVar[bool] = False  # an activation
     centres: ClassVar[bool] = False  # subtracts a mean per channel, so a bias right before it cancels (batch norm)
 
-    __slots__ = ("loc", "arg_locs", "values")
+    __slots__ = ("loc", "_arg_locs", "values")
 
     def __init__(self, values: Mapping[str, Any], arg_locs: Mapping[str, Location], loc: Location):
         object.__setattr__(self, "loc", loc)
-        object.__setattr__(self, "arg_locs", MappingProxyType(dict(arg_locs)) if arg_locs else EMPTY)
-        object.__setattr__(self, "values", MappingProxyType(dict(values)) if values else EMPTY)
+        object.__setattr__(self, "_arg_locs", dict(arg_locs) if arg_locs else EMPTY)  # a private copy, never changed
+        object.__setattr__(self, "values", _shared_values(type(self), values))
+
+    @property
+    def arg_locs(self) -> Mapping[str, Location]:
+        """Where each argument was given (an argument left at its default: where the layer is), read-only.
+
+        The view is made when asked for (only error messages ask), not kept with every layer."""
+        locs = self._arg_locs
+        return locs if locs is EMPTY else MappingProxyType(locs)
 
     def __getattr__(self, name: str) -> Any:  # a layer's arguments read as attributes: `conv.out`, `pool.kernel`
         try:
@@ -117,7 +150,7 @@ class Layer:
         return hash((type(self), tuple(self.values.items())))
 
     def __reduce__(self):  # copy and pickle by the constructor (the slots are read-only)
-        return (type(self), (dict(self.values), dict(self.arg_locs), self.loc))
+        return (type(self), (dict(self.values), dict(self._arg_locs), self.loc))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
@@ -134,23 +167,36 @@ class Layer:
                 raise SpecError(f"'{cls.type}' takes a mapping of arguments, not {shown(raw)}", loc, hint=cls.usage())
             raw_locs = {cls.shorthand: loc}
             raw = {cls.shorthand: raw}
-        known = {a.name: a for a in cls.args}
-        values = {}
+        if not raw and not cls.args:  # nothing to check (relu, flatten, …)
+            layer = cls(EMPTY, EMPTY, loc)
+            layer.validate()
+            return layer
+        known = _arg_index(cls)
+        checked = {}
         for key, value in raw.items():
-            if key not in known:
+            arg = known.get(key)
+            if arg is None:
                 hint = did_you_mean(key, known) or cls.usage()
                 raise SpecError(f"'{cls.type}' has no argument '{key}'", raw_locs.get(key, loc), hint=hint)
             try:
-                values[key] = known[key].kind.check(value)
+                checked[key] = arg.kind.check(value)
             except Invalid as e:
                 raise SpecError(f"'{cls.type}' argument '{key}' must be {e.expected}, got {shown(value)}",
                                 raw_locs.get(key, loc), e.hint) from None
+        values = {}  # in the order the class declares its arguments
         for arg in cls.args:
-            if arg.name not in values:
-                if arg.required:
-                    raise SpecError(f"'{cls.type}' needs argument '{arg.name}'", loc, hint=cls.usage())
-                values[arg.name] = arg.default
-        layer = cls({a.name: values[a.name] for a in cls.args}, {k: raw_locs.get(k, loc) for k in values}, loc)
+            name = arg.name
+            if name in checked:
+                values[name] = checked[name]
+            elif arg.required:
+                raise SpecError(f"'{cls.type}' needs argument '{name}'", loc, hint=cls.usage())
+            else:
+                values[name] = arg.default
+        locs = {name: raw_locs.get(name, loc) for name in checked}  # where each was given; the defaults: the layer's
+        for name in values:
+            if name not in checked:
+                locs[name] = loc
+        layer = cls(values, locs, loc)
         layer.validate()
         return layer
 
@@ -163,7 +209,7 @@ class Layer:
         """Cross-argument checks that need no input shape."""
 
     def where(self, arg: Optional[str] = None) -> Location:
-        return self.arg_locs.get(arg, self.loc) if arg else self.loc
+        return self._arg_locs.get(arg, self.loc) if arg else self.loc
 
     def error(self, message: str, arg: Optional[str] = None, hint: Optional[str] = None) -> ShapeError:
         return ShapeError(message, self.where(arg), hint)
@@ -193,6 +239,17 @@ class Layer:
         return Facts(ins, output, MappingProxyType(weights) if weights else NO_WEIGHTS, macs,
                      self.flops_per_element * prod(output) if flops is None else flops, window,
                      dropped if dropped and any(dropped) else None, geometry)
+
+
+_ARG_INDEX: Dict[type, Tuple[Tuple[Arg, ...], Dict[str, Arg]]] = {}
+
+
+def _arg_index(cls: type) -> Dict[str, Arg]:
+    """A layer class's arguments by name (made once per class, again if its `args` are replaced)."""
+    found = _ARG_INDEX.get(cls)
+    if found is None or found[0] is not cls.args:
+        found = _ARG_INDEX[cls] = (cls.args, {a.name: a for a in cls.args})
+    return found[1]
 
 
 # -- registry ----------------------------------------------------------------------------------------

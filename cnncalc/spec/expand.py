@@ -29,6 +29,7 @@ MAX_VALUE_ITEMS = 4_096  # elements of one evaluated argument value (stops alias
 
 TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "lint")
 META_KEYS = ("name", "id", "from", "trainable", "lint-ignore", "when")
+_META = frozenset(META_KEYS)
 STRUCTURES = ("repeat", "residual", "parallel")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -94,7 +95,7 @@ class _Ctx:
     stack: Tuple[str, ...] = ()  # blocks being expanded, to refuse recursion
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """One list item of `layers:`, read once: its kind (layer type, block, or structure), arguments and meta keys."""
 
@@ -123,7 +124,8 @@ class _Expander:
         if root.kind != "map":
             raise SpecError("a spec is a mapping with `input:` and `layers:`", root.loc)
         self.root, self.filename = root, filename
-        self.drafts: List[list] = []  # [name, layer, inputs (Refs), loc, groups, trainable, ignore] per layer
+        # one node per layer; its inputs may still hold `_Pending` references, which `_link` resolves
+        self.drafts: List[LayerNode] = []
         self.groups: Dict[str, Group] = {}
         self.pending: List[_Pending] = []
 
@@ -245,7 +247,10 @@ class _Expander:
             return _Entry(entry.value, None, entry.loc, {}, entry)
         if entry.kind != "map":
             raise SpecError("a layer entry is a name (`- relu`) or a mapping (`- conv: {out: 64, kernel: 3}`)", entry.loc)
-        meta = {k: v for k, v in entry.value.items() if k in META_KEYS}
+        if _META.isdisjoint(entry.value):  # the usual entry: no meta keys beside the type key
+            meta: Dict[str, Node] = {}
+        else:
+            meta = {k: v for k, v in entry.value.items() if k in META_KEYS}
         if "repeat" in entry.value:
             return _Entry("repeat", entry, entry.key_loc("repeat"), meta, entry)
         keys = [k for k in entry.value if k not in META_KEYS]
@@ -258,7 +263,7 @@ class _Expander:
         if args.kind == "map" and (kind in REGISTRY or kind in self.blocks):
             # meta keys may sit inside the argument mapping, unless a block declares an argument by that name
             declared = self.blocks[kind][0] if kind in self.blocks else ()
-            if any(k in META_KEYS and k not in declared for k in args.value):
+            if not _META.isdisjoint(args.value) and any(k in META_KEYS and k not in declared for k in args.value):
                 args, meta = _split_meta(args, meta, declared)
         return _Entry(kind, args, entry.key_loc(kind), meta, entry)
 
@@ -280,7 +285,7 @@ class _Expander:
             trainable = ctx.trainable and ("trainable" not in meta or self.flag(meta["trainable"], "trainable", ctx))
             ctx = replace(ctx, trainable=trainable, ignore=ctx.ignore | self.ignores(meta.get("lint-ignore"), ctx))
         if kind in REGISTRY:
-            out = self.layer(REGISTRY[kind], e.args, e.loc, full, ctx, src if src is not None else [prev])
+            out = self.layer(REGISTRY[kind], e.args, e.loc, full, ctx, src if src is not None else (prev,))
         else:
             if src is not None and len(src) != 1:
                 raise SpecError(f"'{kind}' takes one input; `from:` lists {len(src)}", meta["from"].loc)
@@ -369,7 +374,7 @@ class _Expander:
                             hint="merge them first with `add`, `mul` or `concat`")
         if len(self.drafts) >= MAX_LAYERS:
             raise SpecError(f"spec expands to more than {MAX_LAYERS:,} layers", loc)
-        self.drafts.append([name, layer, inputs, loc, ctx.groups, ctx.trainable, ctx.ignore])
+        self.drafts.append(LayerNode(name, layer, tuple(inputs), loc, ctx.groups, ctx.trainable, ctx.ignore))
         return len(self.drafts) - 1
 
     def repeat(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
@@ -473,16 +478,19 @@ class _Expander:
     def _link(self, out: Ref) -> Tuple[Tuple[LayerNode, ...], int]:
         for p in self.pending:
             self._resolve(p)
-        for draft in self.drafts:
-            draft[2] = tuple(self._resolve(r) if isinstance(r, _Pending) else r for r in draft[2])
+        if self.pending:
+            self.drafts = [replace(d, inputs=tuple(self._resolve(r) if isinstance(r, _Pending) else r for r in d.inputs))
+                           for d in self.drafts]
         out = self._resolve(out) if isinstance(out, _Pending) else out
         order = self._toposort()
+        if order is None:  # already in order: the drafts are the nodes
+            return tuple(self.drafts), out
         where = {old: new for new, old in enumerate(order)}
         where[INPUT] = INPUT
         nodes = []
         for i in order:
-            name, layer, inputs, loc, groups, trainable, ignore = self.drafts[i]
-            nodes.append(LayerNode(name, layer, tuple(where[j] for j in inputs), loc, groups, trainable, ignore))
+            d = self.drafts[i]
+            nodes.append(replace(d, inputs=tuple(where[j] for j in d.inputs)))
         return tuple(nodes), where[out]
 
     def _resolve(self, p: _Pending) -> int:
@@ -499,11 +507,12 @@ class _Expander:
             p.target = self._resolve(found) if isinstance(found, _Pending) else found
         return p.target
 
-    def _toposort(self) -> List[int]:
+    def _toposort(self) -> Optional[List[int]]:
+        """The order to run the drafts in, or None when it is theirs (no forward references: the usual case)."""
         # Kahn's algorithm, always taking the earliest spec position ready: spec order wherever it is valid
-        inputs = [d[2] for d in self.drafts]
+        inputs = [d.inputs for d in self.drafts]
         if all(j < i for i, ins in enumerate(inputs) for j in ins):
-            return list(range(len(inputs)))  # already in order (no forward references): the usual case
+            return None
         waiting = [len(set(j for j in ins if j != INPUT)) for ins in inputs]
         users = readers(inputs)
         ready = [i for i, w in enumerate(waiting) if w == 0]
@@ -519,8 +528,8 @@ class _Expander:
         if len(order) < len(inputs):
             stuck = next(i for i, w in enumerate(waiting) if w)
             cycle = self._cycle(stuck, waiting, inputs)
-            names = " → ".join(self.drafts[i][0] for i in cycle)
-            raise SpecError(f"the graph has a cycle: {names}", self.drafts[cycle[0]][3], hint="`from:` must not lead back to the layer itself")
+            names = " → ".join(self.drafts[i].name for i in cycle)
+            raise SpecError(f"the graph has a cycle: {names}", self.drafts[cycle[0]].loc, hint="`from:` must not lead back to the layer itself")
         return order
 
     def _cycle(self, start: int, waiting: List[int], inputs) -> List[int]:

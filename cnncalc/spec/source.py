@@ -10,7 +10,7 @@ without a bound, so a deeply nested document would crash it before any check cou
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -28,21 +28,42 @@ MAX_NODES = 1_000_000  # distinct YAML nodes (an alias is one shared node, so al
 _STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
 _SCALAR_TAGS = {_STR, _NULL, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
 _SEQ, _MAP, _MERGE = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:merge"
+_QUOTES = ("'", '"')
 _constructor = yaml.constructor.SafeConstructor()
 _resolver = yaml.resolver.Resolver()
+# A key's position is kept as one int, line × _COLS + col: a spec has tens of thousands of keys, and an int (or a dict
+# of ints), unlike a tuple or a Location, is nothing the garbage collector has to track.
+_COLS = 1 << 32  # more columns than a spec's line can have (MAX_BYTES)
 
 
 class Node:
-    """One YAML value with its location: `kind` is 'map' (value: dict[str, Node]), 'seq' (list[Node]) or 'scalar'."""
+    """One YAML value with its location: `kind` is 'map' (value: dict[str, Node]), 'seq' (list[Node]) or 'scalar'.
 
-    __slots__ = ("kind", "value", "loc", "key_locs", "quoted")
+    A node keeps its position as plain numbers and makes its `Location` when one is asked for (errors, and the
+    layers that keep one): a spec has tens of thousands of nodes, and most locations are never read.
+    """
 
-    def __init__(self, kind: str, value: Any, loc: Location, key_locs=None, quoted: bool = False):
+    __slots__ = ("kind", "value", "file", "line", "col", "key_pos", "quoted")
+
+    def __init__(self, kind: str, value: Any, loc: Tuple[str, int, int], key_locs=None, quoted: bool = False):
+        """`loc` is a `Location` (or any (file, line, col) triple); `key_locs` the Locations of a mapping's keys."""
         self.kind = kind
         self.value = value
-        self.loc = loc
-        self.key_locs = key_locs or {}
+        self.file, self.line, self.col = loc
         self.quoted = quoted
+        # the position of each key of a mapping, line × _COLS + col (None: not a mapping)
+        if key_locs:
+            self.key_pos: Optional[Dict[str, int]] = {key: at.line * _COLS + at.col for key, at in key_locs.items()}
+        else:
+            self.key_pos = {} if kind == "map" else None
+
+    @property
+    def loc(self) -> Location:
+        return Location(self.file, self.line, self.col)
+
+    @property
+    def key_locs(self) -> Dict[str, Location]:
+        return {key: Location(self.file, *divmod(pos, _COLS)) for key, pos in (self.key_pos or {}).items()}
 
     def __repr__(self) -> str:
         return f"Node({self.kind}, {self.value!r} @ {self.loc})"
@@ -51,7 +72,8 @@ class Node:
         return self.value.get(key) if self.kind == "map" else None
 
     def key_loc(self, key: str) -> Location:
-        return self.key_locs.get(key, self.loc)
+        pos = self.key_pos.get(key) if self.key_pos else None
+        return self.loc if pos is None else Location(self.file, *divmod(pos, _COLS))
 
     def plain(self) -> Any:
         """The Python value without locations."""
@@ -98,10 +120,10 @@ def parse_yaml(text: str, filename: str) -> Node:
 class _Open:
     """A mapping or sequence whose end event has not come yet."""
 
-    __slots__ = ("node", "key", "key_loc", "anchor")
+    __slots__ = ("node", "key", "anchor")
 
     def __init__(self, node: Node, anchor: Optional[str]):
-        self.node, self.key, self.key_loc, self.anchor = node, None, None, anchor
+        self.node, self.key, self.anchor = node, None, anchor
 
 
 class _Builder:
@@ -114,6 +136,7 @@ class _Builder:
         self.stack: List[_Open] = []
         self.count = 0
         self.tag = ""  # the resolved tag of the last scalar
+        self.known: Dict[tuple, Tuple[str, Any]] = {}  # (tag, text, implicit) of a scalar event → (resolved tag, value)
         self.last: Optional[Node] = None  # a document that is one scalar
 
     def loc(self, event) -> Location:
@@ -123,10 +146,10 @@ class _Builder:
     def build(self, loader) -> Node:
         root: Optional[Node] = None
         documents = 0
-        while loader.check_event():
-            event = loader.get_event()
+        while True:
+            event = loader.get_event()  # None after the stream's end
             kind = type(event)
-            if kind is yaml.ScalarEvent:
+            if kind is yaml.ScalarEvent:  # most events: one per key and per value
                 self.add(self.scalar(event), event)
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 self.start(event, kind is yaml.MappingStartEvent)
@@ -143,6 +166,8 @@ class _Builder:
                 if documents > 1:
                     raise SpecError("a spec is one YAML document; found a second one", self.loc(event),
                                     hint="remove the `---` line that starts another document")
+            elif event is None:
+                break
         if root is None:  # an empty document, or one that is a single scalar
             if self.count == 0:
                 raise SpecError("spec is empty", Location(self.filename, 1, 1),
@@ -150,20 +175,22 @@ class _Builder:
             root = self.last
         return root
 
-    def counted(self, node: Node) -> Node:
+    def node(self, kind: str, value: Any, event, quoted: bool = False) -> Node:
+        """A new node where `event` starts, counted against MAX_NODES."""
+        mark = event.start_mark
+        node = Node(kind, value, (self.filename, mark.line + 1, mark.column + 1), None, quoted)
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(f"spec has more than {MAX_NODES:,} YAML nodes", node.loc)
         return node
 
     def start(self, event, mapping: bool) -> None:
-        loc = self.loc(event)
         if len(self.stack) >= MAX_DEPTH:
-            raise SpecError(f"YAML nesting deeper than {MAX_DEPTH} levels", loc)
+            raise SpecError(f"YAML nesting deeper than {MAX_DEPTH} levels", self.loc(event))
         tag = event.tag
         if tag is not None and tag != "!" and tag != (_MAP if mapping else _SEQ):
-            raise SpecError(f"unsupported YAML tag {tag!r}", loc)
-        node = self.counted(Node("map", {}, loc, {}) if mapping else Node("seq", [], loc))
+            raise SpecError(f"unsupported YAML tag {tag!r}", self.loc(event))
+        node = self.node("map", {}, event) if mapping else self.node("seq", [], event)
         if self.stack:  # the node is a value (or a key, which `add` refuses) of the enclosing collection
             self.add(node, event)
         self.stack.append(_Open(node, event.anchor))
@@ -172,30 +199,36 @@ class _Builder:
             self.open_anchors.add(event.anchor)
 
     def scalar(self, event) -> Node:
-        loc = self.loc(event)
-        tag, value = event.tag, event.value
-        if tag is None or tag == "!":
-            tag = _resolver.resolve(yaml.ScalarNode, value, event.implicit)
-        if tag == _STR:
-            converted: Any = value
-        elif tag == _MERGE:
-            converted = value  # a merge key is refused where keys are read; as a value it is the plain text
-        elif tag not in _SCALAR_TAGS:
-            raise SpecError(f"unsupported YAML tag or value type {tag!r}", loc, hint="use plain numbers, strings, true/false and null")
-        elif tag == _NULL and event.implicit[0]:
-            converted = None
-        else:
-            try:
-                # the tag's constructor itself: `construct_object` would keep every node in a cache for good
-                converted = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, value))
-            except (ValueError, KeyError, IndexError, TypeError, OverflowError, yaml.YAMLError):
-                raise SpecError(f"{shown(value)} is not a valid {tag.rsplit(':', 1)[-1]}", loc,
-                                hint="leave out the explicit tag (!!int, !!bool …) or write a valid value") from None
-        node = self.counted(Node("scalar", converted, loc, quoted=event.style in ("'", '"')))
+        # specs repeat the same few scalars (`3`, `relu`, `out`): resolve and convert each distinct one once
+        key = (event.tag, event.value, event.implicit)
+        known = self.known.get(key)
+        if known is None:
+            known = self.known[key] = self.resolve(event)
+        tag, converted = known
+        node = self.node("scalar", converted, event, event.style in _QUOTES)
         self.tag = tag  # read by `add` when this scalar is a key
         if event.anchor is not None:
             self.anchors[event.anchor] = node
         return node
+
+    def resolve(self, event) -> Tuple[str, Any]:
+        """(tag, Python value) of a scalar event; raises for tags and values a spec may not hold."""
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == _STR or tag == _MERGE:  # a merge key is refused where keys are read; as a value it is the plain text
+            return tag, value
+        if tag not in _SCALAR_TAGS:
+            raise SpecError(f"unsupported YAML tag or value type {tag!r}", self.loc(event),
+                            hint="use plain numbers, strings, true/false and null")
+        if tag == _NULL and event.implicit[0]:
+            return tag, None
+        try:
+            # the tag's constructor itself: `construct_object` would keep every node in a cache for good
+            return tag, _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, value))
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError, yaml.YAMLError):
+            raise SpecError(f"{shown(value)} is not a valid {tag.rsplit(':', 1)[-1]}", self.loc(event),
+                            hint="leave out the explicit tag (!!int, !!bool …) or write a valid value") from None
 
     def alias(self, event) -> Node:
         anchor = event.anchor
@@ -215,17 +248,15 @@ class _Builder:
         if parent.kind == "seq":
             parent.value.append(node)
         elif top.key is None:
-            key_loc = self.loc(event)
             if node.kind != "scalar" or type(event) is yaml.AliasEvent:
-                raise SpecError("mapping keys must be plain strings", key_loc)
+                raise SpecError("mapping keys must be plain strings", self.loc(event))
             if self.tag == _MERGE:
-                raise SpecError("YAML merge keys (<<) are not supported", key_loc, hint="use `blocks:` with `args:` to reuse layers")
+                raise SpecError("YAML merge keys (<<) are not supported", node.loc, hint="use `blocks:` with `args:` to reuse layers")
             key = event.value
             if key in parent.value:
-                first = parent.key_locs[key]
-                raise SpecError(f"duplicate key '{key}' (first defined at line {first.line})", key_loc)
-            top.key, top.key_loc = key, key_loc
-            parent.key_locs[key] = key_loc
+                raise SpecError(f"duplicate key '{key}' (first defined at line {parent.key_pos[key] // _COLS})", node.loc)
+            top.key = key
+            parent.key_pos[key] = node.line * _COLS + node.col
             parent.value[key] = None  # keeps the key's place (and refuses a duplicate) until its value comes
         else:
             parent.value[top.key] = node
