@@ -6,6 +6,7 @@ else that escapes cnncalc is a bug in cnncalc, and the command line says so (exi
 from __future__ import annotations
 
 import difflib
+import reprlib
 from typing import Iterable, NamedTuple, Optional
 
 INTERNAL_EXIT = 70  # sysexits.h's EX_SOFTWARE: distinct from 1 (a failed check) and 2 (bad input)
@@ -110,6 +111,19 @@ def did_you_mean(word: object, choices: Iterable[str]) -> Optional[str]:
 
 
 def shown(value: object) -> str:
-    """A user's value as an error message repeats it: its repr, cut to `MAX_SHOWN` characters."""
-    text = repr(value)
+    """A user's value as an error message repeats it: its repr, cut to `MAX_SHOWN` characters.
+
+    Containers are written by `reprlib` with bounded work, so a huge nested list (shared rows make a billion elements
+    cheap to build) is never written out in full only to be cut."""
+    if isinstance(value, (list, tuple, dict, set)):
+        text = _BOUNDED.repr(value)
+    elif isinstance(value, int) and value.bit_length() > 4_000:  # repr refuses (or takes long) past ~4,300 digits
+        return f"<an integer of {value.bit_length():,} bits>"
+    else:
+        text = repr(value)
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 12] + f"… ({len(text):,} characters)"
+
+
+_BOUNDED = reprlib.Repr()
+_BOUNDED.maxlevel, _BOUNDED.maxstring, _BOUNDED.maxother, _BOUNDED.maxlong = 4, MAX_SHOWN, MAX_SHOWN, MAX_SHOWN
+_BOUNDED.maxlist = _BOUNDED.maxtuple = _BOUNDED.maxdict = _BOUNDED.maxset = 24

@@ -98,3 +98,45 @@ def test_an_infinite_budget_is_a_located_error(cli, tmp_path):
     result = cli("lint", str(path))
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert f"{path}:2:26: error: `lint.budgets.params`: inf is not a whole, non-negative number" in result.stderr
+
+
+# -- work and size: tiny files that used to run away ------------------------------------------------------------------
+
+def doubling_vars(n: int) -> str:
+    # v1 = "$v0$v0", v2 = "$v1$v1", …: 2**n characters from a file of n lines
+    lines = ["vars:", "  v0: ab"] + [f"  v{i}: '$v{i - 1}$v{i - 1}'" for i in range(1, n + 1)]
+    return "\n".join(lines) + f"\ninput: [3, 8, 8]\nlayers:\n  - relu: {{name: $v{n}}}\n"
+
+
+def test_substitution_cannot_double_its_way_out_of_memory(cli):
+    # 2**35 characters once exhausted the memory; the bound is 10,000 characters per string
+    result = cli("summary", "-", input=doubling_vars(35))
+    assert_located(result, 15, "value too large")
+    assert "text built by substitution is limited to 10,000 characters" in result.stderr
+    assert cli("summary", "-", input=doubling_vars(11)).exit_code == 0  # 4,096 characters: fine
+
+
+@pytest.mark.parametrize("expression", ["[[[0]*1000]*1000]*1000", "[[0]*1000]*1000", "[[0] * 999, [0]]"])
+def test_lists_are_bounded_by_everything_in_them(cli, expression):
+    # nested rows shared by Python cost nothing to build but a billion elements to print or check
+    result = cli("summary", "-", input=spec(f"  - dense: '${{{expression}}}'\n"))
+    assert_located(result, 3, "value too large")
+    assert "strings and lists built by expressions are limited to 1000 items" in result.stderr
+
+
+def test_an_error_message_never_writes_out_a_huge_value():
+    from cnncalc.errors import shown
+
+    rows = [[[0] * 1000] * 1000] * 1000  # a billion elements; repr would never finish
+    text = shown(rows)
+    assert len(text) < 220 and text.startswith("[[[0, 0, 0")  # 200 characters and a note of the length
+    assert shown(10 ** 5000) == "<an integer of 16,610 bits>"
+    assert shown([1, 2, 3]) == "[1, 2, 3]" and shown("x" * 300).endswith("… (302 characters)")
+
+
+def test_nested_repeats_that_make_no_layers_are_bounded_in_work(cli):
+    # 10,000 × 10,000 empty iterations never reached the layer limit: expansion work itself is counted
+    text = "input: [3, 8, 8]\nlayers:\n  - repeat: 10000\n    layers:\n      - repeat: 10000\n        layers: []\n  - relu\n"
+    result = cli("summary", "-", input=text)
+    assert_located(result, 5, "expanding the spec takes more than 250,000 steps")
+    assert "repeats nested inside repeats multiply" in result.stderr

@@ -25,6 +25,7 @@ from .source import Node
 MAX_LAYERS = 100_000  # after expansion
 MAX_REPEAT = 10_000  # one repeat's count
 MAX_BLOCK_DEPTH = 32  # blocks using blocks
+MAX_STEPS = 250_000  # entries and repeat iterations expanded, layers or not (empty bodies cost work too)
 MAX_VALUE_ITEMS = 4_096  # elements of one evaluated argument value (stops aliased-list bombs)
 
 TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "lint")
@@ -128,6 +129,7 @@ class _Expander:
         self.drafts: List[LayerNode] = []
         self.groups: Dict[str, Group] = {}
         self.pending: List[_Pending] = []
+        self.steps = 0
 
     # -- top level --------------------------------------------------------------------------------
     def run(self, overrides: Dict[str, Any]) -> Graph:
@@ -267,8 +269,16 @@ class _Expander:
                 args, meta = _split_meta(args, meta, declared)
         return _Entry(kind, args, entry.key_loc(kind), meta, entry)
 
+    def step(self, loc: Location) -> None:
+        """Count one unit of expansion work; refuse a spec whose expansion would run away."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise SpecError(f"expanding the spec takes more than {MAX_STEPS:,} steps", loc,
+                            hint="repeats nested inside repeats multiply; even iterations that make no layers count")
+
     def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Location]) -> Ref:
         kind, meta = e.kind, e.meta
+        self.step(e.loc)
         if kind not in REGISTRY and kind not in self.blocks and kind not in STRUCTURES:
             known = list(REGISTRY) + list(self.blocks) + list(STRUCTURES)
             raise SpecError(f"unknown layer type or block '{kind}'", e.loc, hint=did_you_mean(kind, known) or "`cnncalc schema` lists the layer types")
@@ -391,6 +401,7 @@ class _Expander:
         if var is not None and (not isinstance(var, str) or not _NAME.match(var)):
             raise SpecError(f"`as` names a variable, got {shown(var)}", entry.value["as"].loc)
         for i in range(times):
+            self.step(e.loc)
             it = f"{name}.{i + 1}"
             self.groups[it] = Group(it, "iteration", e.loc)
             env = {**ctx.env, var: i} if var else ctx.env

@@ -36,6 +36,7 @@ _MAX_DEPTH = 50
 _MAX_INT = 2**62
 _MAX_POW = 1e18
 _MAX_LEN = 1000
+_MAX_TEXT = 10_000  # characters of one string built by `$name` substitution
 
 _DIGITS = r"\d(?:_?\d)*"
 _TOKEN_RE = re.compile(
@@ -275,9 +276,19 @@ def _checked(v, pos: int):
 
 
 def _check_len(size: int, pos: int) -> None:
-    """Refuse to build a str/list longer than the bound (checked before building it)."""
+    """Refuse to build a str/list larger than the bound (checked before building it)."""
     if size > _MAX_LEN:
         raise _too_large(pos, f"strings and lists built by expressions are limited to {_MAX_LEN} items")
+
+
+def _size(value) -> int:
+    """Characters of a string; items of a list counted all the way down (a list repeated inside another counts
+    each time: `[[0]*1000]*1000` is a million, whatever Python shares)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return len(value) + sum(_size(v) for v in value if isinstance(v, (list, str)))
+    return 1
 
 
 def _binary(op: str, a, b, pos: int):
@@ -299,12 +310,12 @@ def _binary(op: str, a, b, pos: int):
             raise _too_large(pos, "'**' results are limited to 1e18 in magnitude")
         return _checked(result, pos)
     if op == "+" and type(a) is type(b) and isinstance(a, (str, list)):
-        _check_len(len(a) + len(b), pos)
+        _check_len(_size(a) + _size(b), pos)
         return a + b
     if op == "*":
         seq, n = (a, b) if isinstance(a, (str, list)) else (b, a)
-        if isinstance(seq, (str, list)) and isinstance(n, int):
-            _check_len(len(seq) * max(n, 0), pos)
+        if isinstance(seq, (str, list)) and isinstance(n, int) and not isinstance(n, bool):
+            _check_len(_size(seq) * max(n, 0), pos)
             return seq * n
     raise ExprError(f"unsupported operand types for '{op}': {_tname(a)} and {_tname(b)}", pos)
 
@@ -356,7 +367,9 @@ def _eval(node, variables: Mapping[str, object]):
     if kind == "var":
         return _lookup(node[2], variables, pos)
     if kind == "list":
-        return [_eval(item, variables) for item in node[2]]
+        items = [_eval(item, variables) for item in node[2]]
+        _check_len(_size(items), pos)
+        return items
     if kind == "call":
         return _call(node[2], [(_eval(arg, variables), arg[1]) for arg in node[3]], pos)
     if kind == "unary":
@@ -413,13 +426,14 @@ def substitute(text: str, variables: Mapping[str, object]) -> object:
     """
     if "$" not in text:
         return text
-    out, i = [], 0
+    out, i, size = [], 0, 0
     while True:
         j = text.find("$", i)
         if j < 0:
             out.append(text[i:])
             return "".join(out)
         out.append(text[i:j])
+        size += j - i
         nxt = text[j + 1:j + 2]
         ident = _IDENT_RE.match(text, j + 1)
         if nxt == "{":
@@ -433,6 +447,9 @@ def substitute(text: str, variables: Mapping[str, object]) -> object:
             continue
         if j == 0 and end == len(text):
             return value
+        size += _size(value) if isinstance(value, (str, list)) else 0
+        if size > _MAX_TEXT:  # `$v` doubling through variables would otherwise grow without bound
+            raise _too_large(j, f"text built by substitution is limited to {_MAX_TEXT:,} characters")
         out.append(value if isinstance(value, str) else str(value))
         i = end
 
