@@ -140,3 +140,30 @@ def test_nested_repeats_that_make_no_layers_are_bounded_in_work(cli):
     result = cli("summary", "-", input=text)
     assert_located(result, 5, "expanding the spec takes more than 250,000 steps")
     assert "repeats nested inside repeats multiply" in result.stderr
+
+
+# -- every bound in SECURITY.md holds and says so (those not tested elsewhere; SECURITY.md names each test) ------------
+
+def test_block_nesting_is_bounded(cli):
+    blocks = "\n".join(f"  b{i}:\n    layers: [b{i + 1}]" for i in range(40)) + "\n  b40:\n    layers: [relu]"
+    result = cli("summary", "-", input=f"input: [3, 8, 8]\nblocks:\n{blocks}\nlayers:\n  - b0\n")
+    assert_located(result, 66, "blocks nested deeper than 32")
+
+
+def test_expression_source_is_bounded(cli):
+    result = cli("summary", "-", input=spec("  - dense: '${" + "1+" * 600 + "1}'\n"))
+    assert_located(result, 3, "expression longer than 1000 characters")
+
+
+def test_sweep_grid_is_bounded(cli):
+    result = cli("compare", "lenet5", "--sweep", "classes=" + ",".join(map(str, range(1, 40))),
+                 "--sweep", "a=" + ",".join(map(str, range(40))))
+    assert result.exit_code == 2 and "--sweep grid has 1560 points; at most 1024" in result.stderr
+
+
+def test_yaml_node_count_is_bounded():
+    import cnncalc
+
+    with pytest.raises(cnncalc.SpecError, match=r"spec has more than 1,000,000 YAML nodes") as e:
+        cnncalc.load("input: [3, 8, 8]\nvars: {x: [" + "0," * 1_000_001 + "0]}\nlayers: [relu]\n")
+    assert e.value.loc.line == 2
