@@ -12,9 +12,9 @@ from cnncalc.spec.expand import MAX_LAYERS
 from cnncalc.spec.source import MAX_BYTES
 
 CASES = {
-    "yaml-syntax": (  # PyYAML notices the missing '}' where the next entry starts
+    "yaml-syntax": (  # PyYAML notices the missing '}' at the end of input: shown at the end of the last line
         "input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3\n  - relu\n",
-        "<stdin>:5:1: error: YAML syntax: did not find expected ',' or '}'"),
+        "<stdin>:4:9: error: YAML syntax: did not find expected ',' or '}'"),
     "unknown-layer": (
         "input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - reluu\n",
         "<stdin>:4:5: error: unknown layer type or block 'reluu'\n"

@@ -167,3 +167,10 @@ def test_yaml_node_count_is_bounded():
     with pytest.raises(cnncalc.SpecError, match=r"spec has more than 1,000,000 YAML nodes") as e:
         cnncalc.load("input: [3, 8, 8]\nvars: {x: [" + "0," * 1_000_001 + "0]}\nlayers: [relu]\n")
     assert e.value.loc.line == 2
+
+
+@pytest.mark.parametrize("ending", ["", "\n"])
+def test_a_syntax_error_at_the_end_points_inside_the_file(cli, ending):
+    # the parser reports the end of input on the line after the last: point at the end of the last line instead
+    result = cli("summary", "-", input="input: [3, 8, 8]\nlayers:\n  - relu\n  - dense: [" + ending)
+    assert result.stderr == "<stdin>:4:13: error: YAML syntax: did not find expected node content\n"

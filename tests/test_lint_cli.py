@@ -82,7 +82,7 @@ def test_collapse_is_a_finding_not_an_unreadable_spec(cli, work):
 
 
 @pytest.mark.parametrize("text, located", [
-    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3\n", "bad.yaml:4:1: error: YAML syntax"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3\n", "bad.yaml:3:29: error: YAML syntax"),  # end of input: the last line
     ("input: [3, 8, 8]\nlayers:\n  - convv: {out: 8, kernel: 3}\n", "bad.yaml:3:5: error: unknown layer type or block 'convv'"),
     ("input: [3, 8, 8]\nlint: {ignore: [CNN9]}\nlayers: [relu]\n", "bad.yaml:2:17: error: lint.ignore: unknown rule 'CNN9'"),
     ("input: [3, 8, 8]\nlayers:\n  - relu: {lint-ignore: CNN1O2}\n", "bad.yaml:3:5: error: lint-ignore: unknown rule 'CNN1O2'"),

@@ -108,13 +108,24 @@ def parse_yaml(text: str, filename: str) -> Node:
         return _Builder(filename).build(loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        loc = Location.from_mark(filename, mark) if mark else Location(filename, 1, 1)
+        loc = _inside(text, Location.from_mark(filename, mark)) if mark else Location(filename, 1, 1)
         problem = e.problem or e.context or "invalid YAML"
         raise SpecError(f"YAML syntax: {problem}", loc) from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML syntax: {e}", Location(filename, 1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _inside(text: str, loc: Location) -> Location:
+    """A location inside the text: the parser reports the end of the input on the line after the last one."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if loc.line <= len(lines):
+        return loc
+    last = lines[-1] if lines else ""
+    return Location(loc.file, max(len(lines), 1), len(last) + 1)
 
 
 class _Open:
