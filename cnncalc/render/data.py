@@ -19,12 +19,22 @@ def receptive_field(rf: ReceptiveField) -> Dict[str, Any]:
 
 
 def analysis_dict(a: Analysis) -> Dict[str, Any]:
-    """The documented, versioned JSON object of one analysis (see README: JSON output)."""
+    """The documented, versioned JSON object of one analysis (see README: JSON output).
+
+    Layers that share a ReceptiveField (an activation keeps its input's) share its dict: treat the result as read-only.
+    """
     net = a.network
+    fields: Dict[int, Dict[str, Any]] = {}  # receptive_field(rf) by id(rf)
+
+    def field(rf: ReceptiveField) -> Dict[str, Any]:
+        if id(rf) not in fields:
+            fields[id(rf)] = receptive_field(rf)
+        return fields[id(rf)]
+
     layers: List[Dict[str, Any]] = [{
         "name": r.name, "type": r.type, "inputs": r.inputs, "output": list(r.output),
         "params": r.params, "trainable": r.trainable, "buffers": r.buffers, "macs": r.macs, "flops": r.flops,
-        "receptive_field": receptive_field(r.receptive_field),
+        "receptive_field": field(r.receptive_field),
         "dropped": list(r.dropped) if r.dropped else None,
         "location": str(r.node.loc),
     } for r in a.layers]

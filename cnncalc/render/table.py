@@ -1,13 +1,15 @@
 """The terminal view: a rich table of rows and a totals panel."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set
+from typing import Callable, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.panel import Panel
 from rich.table import Table
 from rich.cells import cell_len
-from rich.text import Text
+from rich.text import Span, Text
 
 from ..core.analysis import Analysis
 from .. import units
@@ -21,14 +23,14 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
     heads = ["Layer", "Type", "Output", "Params", "MACs"] + [_EXTRA_HEADS[c] for c in extra] + ["RF"]
     left = {0, 1} | ({heads.index("Inputs")} if "inputs" in extra else set())
     by_name = {info.name: info for info in a.layers}
-    rows = []
+    rows: List[List[Cell]] = []
     for r in a.rows(depth):
-        name = Text("  " * r.level + r.name)
+        name: Cell = "  " * r.level + r.name
         if r.layers > 1:
-            name.append(f" ({r.layers} layers)", style="dim")
-        out = Text(units.shape(r.output))
+            name = Text(name).append(f" ({r.layers} layers)", style="dim")
+        out: Cell = units.shape(r.output)
         if r.dropped:
-            out.append(" ⚠", style="yellow")
+            out = Text(out).append(" ⚠", style="yellow")
         cells = [name, r.type, out, _count(r.params), _count(r.macs)]
         for c in extra:
             if c == "flops":
@@ -44,7 +46,7 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
                 cells.append(", ".join(info.inputs) if info else "")
         rf = r.receptive_field
         cells.append(units.axes(rf.size) + ("" if rf.aligned else " †"))
-        rows.append([c if isinstance(c, Text) else Text(c) for c in cells])
+        rows.append(cells)
     title = Text(f"{a.network.name} — input {units.shape(a.network.input)}, batch {a.batch}, {a.dtype}", style="italic")
     parts = [title, grid(heads, rows, left, width)]
     notes = []
@@ -62,46 +64,117 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
 _EXTRA_HEADS = {"flops": "FLOPs", "buffers": "Buffers", "memory": "Act. mem", "stride": "RF stride", "inputs": "Inputs"}
 
 
-def grid(heads: List[str], rows: List[List[Text]], left: Set[int], width: int) -> Text:
-    """Rows laid out like rich's heavy-head table, as one styled Text: one line per row.
+Cell = Union[str, Text]  # a Text only where part of the cell is styled
+
+
+def _plain(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
+
+
+def _narrow(s: str) -> bool:
+    """Whether every character of `s` takes one terminal cell (printable ASCII), so len(s) is its width."""
+    return s.isascii() and s.isprintable()
+
+
+def _padder(narrow: bool, left: bool) -> Callable[[str, int], str]:
+    """Pads a cell with spaces to a width in cells: on the right when aligned `left`, else on the left."""
+    if narrow:
+        return str.ljust if left else str.rjust
+
+    def pad(s: str, width: int) -> str:
+        spaces = " " * (width - cell_len(s))
+        return s + spaces if left else spaces + s
+    return pad
+
+
+def grid(heads: List[str], rows: List[List[Cell]], left: Set[int], width: int) -> "Block":
+    """Rows laid out like rich's heavy-head table, as one block of styled text: one line per row.
 
     rich's Table lays out every cell separately (about 0.3 ms a row: a third of a second for Inception v3);
-    this costs a tenth of that. When the table is wider than `width`, the first column folds.
+    this builds each line as one string, measuring and padding a column of narrow characters by len().
+    When the table is wider than `width`, the first column folds.
     """
-    widths = [max([cell_len(h)] + [row[i].cell_len for row in rows]) for i, h in enumerate(heads)]
+    texts = [[_plain(cell) for cell in row] for row in rows]
+    columns = [[h, *(row[i] for row in texts)] for i, h in enumerate(heads)]
+    narrow = [_narrow("".join(column)) for column in columns]
+    widths = [max(map(len if n else cell_len, column)) for n, column in zip(narrow, columns)]
     overflow = sum(widths) + 3 * len(widths) - 1 - width
     if overflow > 0:
         widths[0] = max(12, widths[0] - overflow)
+    pads = [_padder(n, i in left) for i, n in enumerate(narrow)]
+    last = len(widths) - 1
 
     def rule(l: str, line: str, mid: str, r: str) -> str:
-        inner = [line * (w + (1 if i in (0, len(widths) - 1) else 2)) for i, w in enumerate(widths)]
-        return l + mid.join(inner) + r + "\n"
+        inner = [line * (w + (1 if i in (0, last) else 2)) for i, w in enumerate(widths)]
+        return l + mid.join(inner) + r
 
-    def line(cells: List[Text], bar: str, style: Optional[str] = None) -> Text:
-        text = Text(bar)
-        for i, (cell, w) in enumerate(zip(cells, widths)):
-            pad = " " * (w - cell.cell_len)
-            lead = "" if i == 0 else " "
-            tail = "" if i == len(widths) - 1 else " "
-            text.append(lead + (pad if i not in left else ""))
-            text.append_text(cell)
-            text.append((pad if i in left else "") + tail + bar)
-        if style:
-            text.stylize(style, 1, len(text) - 1)
-        return text
+    def line(cells: Sequence[str], bar: str, styled: Sequence[Cell] = ()) -> Tuple[str, List[Span]]:
+        """One line of cells between bars, and the spans of the `styled` cells' styles (offsets within the line)."""
+        padded = [pad(cell, w) for pad, cell, w in zip(pads, cells, widths)]
+        spans: List[Span] = []
+        at = len(bar)  # where the padded cell starts
+        for i, (cell, text) in enumerate(zip(styled, padded)):
+            if isinstance(cell, Text):
+                lead = 0 if i in left else len(text) - len(cell.plain)
+                spans += [span.move(at + lead) for span in cell.spans]
+            at += len(text) + 3
+        return bar + f" {bar} ".join(padded) + bar, spans
 
-    out = Text(rule("┏", "━", "┳", "┓"), no_wrap=True, overflow="ignore")
-    out.append_text(line([Text(h) for h in heads], "┃", "bold"))
-    out.append("\n" + rule("┡", "━", "╇", "┩"))
-    for row in rows:
-        first = row[0]
-        pieces = [first] if first.cell_len <= widths[0] else \
-            first.divide(range(widths[0], len(first.plain), widths[0]))  # fold a long name
+    lines: List[str] = []
+    spans: List[Span] = []
+    start = 0  # where the next line starts in the whole text
+
+    def emit(text: str, text_spans: Sequence[Span] = ()) -> None:
+        nonlocal start
+        spans.extend(span.move(start) for span in text_spans)
+        lines.append(text)
+        start += len(text) + 1
+
+    emit(rule("┏", "━", "┳", "┓"))
+    head, _ = line(heads, "┃")
+    emit(head, [Span(1, len(head) - 1, "bold")])
+    emit(rule("┡", "━", "╇", "┩"))
+    for row, cells in zip(rows, texts):
+        styled = row if any(isinstance(cell, Text) for cell in row) else ()
+        first = cells[0]
+        if (len(first) if narrow[0] else cell_len(first)) <= widths[0]:
+            emit(*line(cells, "│", styled))
+            continue
+        cuts = range(widths[0], len(first), widths[0])  # fold a long name
+        pieces = row[0].divide(cuts) if isinstance(row[0], Text) else [first[i:i + widths[0]] for i in [0, *cuts]]
         for k, piece in enumerate(pieces):
-            out.append_text(line([piece] + (row[1:] if k == 0 else [Text()] * (len(row) - 1)), "│"))
-            out.append("\n")
-    out.append(rule("└", "─", "┴", "┘").rstrip("\n"))
-    return out
+            rest = cells[1:] if k == 0 else [""] * (len(row) - 1)
+            emit(*line([_plain(piece), *rest], "│", [piece, *styled[1:]] if k == 0 else [piece]))
+    emit(rule("└", "─", "┴", "┘"))
+    return Block("\n".join(lines), spans)
+
+
+class Block:
+    """Lines of text with styled spans (in order, not overlapping), printed as they are: never wrapped or cropped.
+
+    These are the segments rich prints for Text(text, spans=spans, no_wrap=True, overflow="ignore"), without
+    what that costs for a 10,000-row table: rich would scan every character for control codes (the cells are
+    names, numbers and shapes: there are none), split the text into a Text per line and join them again.
+    """
+
+    def __init__(self, text: str, spans: List[Span]):
+        self.text = text
+        self.spans = spans
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterable[Segment]:
+        at = 0
+        for start, end, style in self.spans:
+            if start > at:
+                yield Segment(self.text[at:start])
+            if end > start:
+                yield Segment(self.text[start:end], console.get_style(style))
+                at = end
+        if at < len(self.text):
+            yield Segment(self.text[at:])
+        yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, Text(self.text))
 
 
 def _count(n: int) -> str:
