@@ -5,6 +5,7 @@ Also the output option and printing that `cnncalc kernels` shares.
 from __future__ import annotations
 
 import json
+from math import prod
 from typing import Optional, Sequence
 
 import click
@@ -68,9 +69,10 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
         if len(variants) != 1 or by_stage:
             raise click.UsageError("--sweep takes exactly one SPEC and no --by-stage")
         grid_sweeps = [parse_sweep(s) for s in sweeps]
+        points = prod(len(values) for _, values in grid_sweeps)  # counted before any point is made
+        if points > MAX_POINTS:
+            raise click.UsageError(f"--sweep grid has {points} points; at most {MAX_POINTS}")
         variants = sweep_variants(variants[0], grid_sweeps)
-        if len(variants) > MAX_POINTS:
-            raise click.UsageError(f"--sweep grid has {len(variants)} points; at most {MAX_POINTS}")
     sources = {"-": open_spec("-")} if any(v.spec == "-" for v in variants) else {}  # stdin, read once
     result = collect(variants, batch=batch, dtype=dtype, sources=sources)
     title = f"batch {batch}, {dtype}"
