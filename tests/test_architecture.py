@@ -156,7 +156,7 @@ def test_the_run_holds_exactly_the_tensors_the_schedule_says_are_live(spec):
     if spec == "googlenet_torchvision":
         net = net.with_input((3, 64, 64))
     a = net.analyze()
-    live_after = {i: (set(after) | {i}) - {INPUT} for i, _, after in net.schedule.steps()}
+    live_after = {i: (set(live) - set(done) | {i}) - {INPUT} for i, live, done in net.schedule.walk()}
     refs = {}
     problems = []
 

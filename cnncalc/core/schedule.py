@@ -41,29 +41,26 @@ class Schedule:
         users = self.readers.get(tensor, ())
         return users[-1] if users else -1
 
-    def steps(self) -> Iterator[Tuple[int, List[int], List[int]]]:
-        """(node, tensors live while it runs, tensors live after it), for each node in order."""
-        live: Dict[int, None] = {INPUT: None}
+    def walk(self) -> Iterator[Tuple[int, AbstractSet[int], Tuple[int, ...]]]:
+        """(node, the tensors live while it runs, the tensors freed right after it), for each node in order.
+
+        One set, updated in place from step to step: read it at each step, copy it to keep it.
+        """
+        live = {INPUT}
         for i, done in enumerate(self.frees):
-            live[i] = None
-            during = list(live)
-            for j in done:
-                live.pop(j, None)
-            yield i, during, list(live)
+            live.add(i)
+            yield i, live, done
+            live.difference_update(done)
 
     def peak(self, tensor_bytes: Mapping[int, int]) -> Tuple[int, List[int]]:
         """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes."""
-        live = tensor_bytes[INPUT]
-        peak, at_peak = live, [INPUT]
-        tensors = {INPUT}
-        for i, done in enumerate(self.frees):
-            live += tensor_bytes[i]
-            tensors.add(i)
-            if live > peak:
-                peak, at_peak = live, sorted(tensors)
-            for j in done:
-                live -= tensor_bytes[j]
-                tensors.discard(j)
+        total = peak = tensor_bytes[INPUT]
+        at_peak = [INPUT]
+        for i, live, done in self.walk():
+            total += tensor_bytes[i]
+            if total > peak:
+                peak, at_peak = total, sorted(live)
+            total -= sum(tensor_bytes[j] for j in done)
         return peak, at_peak
 
     def pending_after(self) -> Iterator[Tuple[int, AbstractSet[int]]]:
