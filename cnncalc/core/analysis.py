@@ -155,13 +155,9 @@ def analyze(net, batch: int = 1, dtype: str = "float32") -> Analysis:
                 given = ", ".join(f"{'input' if j == INPUT else names[j]} {list(s)}" for j, s in zip(sources, ins))
                 error = type(e)(e.message, e.loc, (e.hint + "\n  " if e.hint else "") + f"input: {given}")
                 return Analysis(net, batch, dtype, tuple(infos), None, error)
-        if len(sources) == 1:  # the usual case: one input
-            j = sources[0]
-            rf = (rf_input if j == INPUT else fields[j]).through(facts.window)
-            inputs = ("input",) if j == INPUT else (names[j],)
-        else:
-            rf = ReceptiveField.merge([rf_input if j == INPUT else fields[j] for j in sources]).through(facts.window)
-            inputs = tuple("input" if j == INPUT else names[j] for j in sources)
+        rf_in = [rf_input if j == INPUT else fields[j] for j in sources]
+        rf = (rf_in[0] if len(rf_in) == 1 else ReceptiveField.merge(rf_in)).through(facts.window)
+        inputs = tuple("input" if j == INPUT else names[j] for j in sources)
         shapes.append(facts.output)
         fields.append(rf)
         infos.append(LayerInfo(i, node, facts, inputs, facts.macs * batch, facts.flops * batch, rf,
@@ -170,22 +166,16 @@ def analyze(net, batch: int = 1, dtype: str = "float32") -> Analysis:
 
 
 def _totals(net, layers: List[LayerInfo], batch: int, size: int, rf_input: ReceptiveField) -> Totals:
-    params = trainable_params = buffers = macs = flops = activation_bytes = 0
-    counted: Dict[int, Tuple[int, int]] = {}  # id(facts) → (params, buffers): identical layers share their facts
-    for r in layers:
-        facts = r.facts
-        weights = counted.get(id(facts))
-        if weights is None:
-            weights = counted[id(facts)] = (facts.params, facts.buffers)
-        params += weights[0]
-        buffers += weights[1]
-        if r.node.trainable:
-            trainable_params += weights[0]
+    params = buffers = trainable_params = macs = flops = activation_bytes = 0
+    for r in layers:  # one pass (10,000 layers: several sums over them cost as much as the rest of the totals)
+        p = r.params
+        params += p
+        buffers += r.buffers
+        trainable_params += p if r.node.trainable else 0
         macs += r.macs
         flops += r.flops
         activation_bytes += r.activation_bytes
     input_bytes = prod(net.input) * batch * size
-    tensor_bytes = {INPUT: input_bytes, **{r.index: r.activation_bytes for r in layers}}
     out = layers[net.output] if net.output != INPUT else None
     return Totals(
         params=params,
@@ -197,7 +187,7 @@ def _totals(net, layers: List[LayerInfo], batch: int, size: int, rf_input: Recep
         buffer_bytes=buffers * size,
         input_bytes=input_bytes,
         activation_bytes=activation_bytes,
-        peak_activation_bytes=net.schedule.peak(tensor_bytes)[0],
+        peak_activation_bytes=net.schedule.peak(_sizes(input_bytes, layers))[0],
         output=out.output if out else net.input,
         receptive_field=out.receptive_field if out else rf_input,
         layers=len(layers),
@@ -206,4 +196,8 @@ def _totals(net, layers: List[LayerInfo], batch: int, size: int, rf_input: Recep
 
 def tensor_bytes(analysis: Analysis) -> Dict[int, int]:
     """Bytes of every tensor of a complete analysis: the input (INPUT) and each layer's output."""
-    return {INPUT: analysis.totals.input_bytes, **{r.index: r.activation_bytes for r in analysis.layers}}
+    return _sizes(analysis.totals.input_bytes, analysis.layers)
+
+
+def _sizes(input_bytes: int, layers) -> Dict[int, int]:
+    return {INPUT: input_bytes, **{r.index: r.activation_bytes for r in layers}}
