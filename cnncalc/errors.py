@@ -92,10 +92,16 @@ class OptionError(SpecError, ValueError):
             width = max(1, min(width, MAX_SHOWN - (col - len(head))))
         return f"\n  {text}\n  {' ' * col}{'^' * width}"
 
+    def explained(self, whole_caret: bool = True) -> str:
+        """The message, the caret (left out with `whole_caret` false when it would underline the whole argument)
+        and the hint."""
+        show = self.text and (whole_caret or self.width < len(self.text))
+        return self.message + (self.caret() if show else "") + (f"\n  hint: {self.hint}" if self.hint else "")
+
     def format(self) -> str:
         if self.text is None:
             return super().format()
-        return f"error: {self.message}{self.caret()}" + (f"\n  hint: {self.hint}" if self.hint else "")
+        return f"error: {self.explained()}"
 
 
 class InternalError(Exception):

@@ -61,9 +61,8 @@ def reported(callback):
         except OptionError as e:
             if e.option is None:
                 raise _failure(e.format(), e.exit_code) from None
-            caret = e.caret() if e.text and e.width < len(e.text) else ""  # a caret under the whole value adds nothing
-            raise click.BadParameter(e.message + caret + (f"\n  hint: {e.hint}" if e.hint else ""),
-                                     param_hint=e.option) from None  # click adds the command's usage line
+            # click adds the command's usage line and names the flag; a caret under the whole value adds nothing
+            raise click.BadParameter(e.explained(whole_caret=False), param_hint=e.option) from None
         except CnncalcError as e:
             raise _failure(e.format(), e.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, BrokenPipeError):
