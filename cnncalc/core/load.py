@@ -7,7 +7,7 @@ same spec error reads the same everywhere: a zoo spec is reported at its file's 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -64,8 +64,6 @@ def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = Non
     graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
     net = Network.of(graph)
     if source.network_name:
-        from dataclasses import replace
-
         net = replace(net, name=source.network_name)
     if input is not None:
         given = tuple(input)

@@ -35,7 +35,7 @@ from functools import reduce
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..layers.geometry import window_count
+from ..layers.geometry import adaptive_windows, window_count
 
 __all__ = [
     "COL_BUDGET", "column_budget", "out_size",
@@ -275,8 +275,8 @@ def median_pool(x, kernel, stride, padding, ceil_mode):
 
 
 def _adaptive(x, size, reduce_fn, fill, mean):
-    """Adaptive pooling one axis at a time (a box window's max / mean is separable):
-    window i of n -> o spans [floor(i*n/o), ceil((i+1)*n/o))."""
+    """Adaptive pooling one axis at a time (a box window's max / mean is separable), over PyTorch's windows
+    (`cnncalc.layers.geometry.adaptive_windows`)."""
     x = _float(x)
     for ax, o in zip(range(2, x.ndim), size):
         n, tail = x.shape[ax], (1,) * (x.ndim - ax - 1)
@@ -285,8 +285,7 @@ def _adaptive(x, size, reduce_fn, fill, mean):
             if mean:
                 x /= n // o
             continue
-        i = np.arange(o)
-        start, end = i * n // o, -(-(i + 1) * n // o)
+        start, end = np.array(adaptive_windows(n, o)).T
         idx = start[:, None] + np.arange((end - start).max())           # (o, L)
         g = np.take(x, np.minimum(idx, n - 1), axis=ax)                  # (..., o, L, ...)
         np.copyto(g, fill, where=(idx >= end[:, None]).reshape(idx.shape + tail))

@@ -13,7 +13,7 @@ import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import Location, SpecError, did_you_mean, shown
 from ..layers import REGISTRY, Layer
