@@ -52,9 +52,9 @@ class SpecError(CnncalcError):
 
     def format(self) -> str:
         where = f"{self.loc}: " if self.loc else ""
-        text = f"{where}error: {self.message}"
+        text = f"{where}error: {one_line(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {hint_lines(self.hint)}"
         return text
 
     def __str__(self) -> str:
@@ -96,7 +96,7 @@ class OptionError(SpecError, ValueError):
         """The message, the caret (left out with `whole_caret` false when it would underline the whole argument)
         and the hint."""
         show = self.text and (whole_caret or self.width < len(self.text))
-        return self.message + (self.caret() if show else "") + (f"\n  hint: {self.hint}" if self.hint else "")
+        return one_line(self.message) + (self.caret() if show else "") + (f"\n  hint: {hint_lines(self.hint)}" if self.hint else "")
 
     def format(self) -> str:
         if self.text is None:
@@ -106,6 +106,21 @@ class OptionError(SpecError, ValueError):
 
 class InternalError(Exception):
     """A bug in cnncalc, wrapped with what it was doing (the layer a kernel failed on); never a user's mistake."""
+
+
+# control characters a user's text may carry into a message, written as escapes: a message stays one line, and a
+# spec cannot send terminal escape sequences to whoever reads the error
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters (a raw newline, an escape sequence) written as escapes."""
+    return text.translate(_CONTROLS)
+
+
+def hint_lines(hint: str) -> str:
+    """A hint, whose lines are its own (the input shapes under a shape error), each line made safe by `one_line`."""
+    return "\n".join(map(one_line, hint.split("\n")))
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> Optional[str]:

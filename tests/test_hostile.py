@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 LOCATED = re.compile(r"^(<stdin>|\S+):(\d+):(\d+): error: ", re.M)
 
@@ -187,3 +189,60 @@ def test_output_is_byte_identical_across_hash_seeds():
     for args in (("summary", "googlenet", "--format", "json"), ("lint", "inception_v3", "--format", "json")):
         first = run("1", *args)
         assert first and run("2", *args) == first == run("12345", *args)
+
+
+# -- item 9: an expression error points at the column where the bad name is written, whatever the scalar's style ------
+
+def spec_error(text: str):
+    """The error `cnncalc` reports for spec `text`, through the library."""
+    from cnncalc import load
+    from cnncalc.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load(text)
+    return caught.value
+
+
+def written_at(text: str, line: int, col: int) -> str:
+    return text.split("\n")[line - 1][col - 1:]
+
+
+@pytest.mark.parametrize("value", [
+    '"${1 +\n      nope}"',            # a double-quoted scalar folded over two lines
+    "'${''a'' + nope}'",               # doubled quotes before the name
+    '"\\t\\u00e9${nope}"',             # escapes before the name: one character each in the value
+    '"${1 + \\\n      nope}"',         # an escaped line break
+    ">-\n        ${1 +\n        nope}",  # a folded block scalar
+    "|\n        ${1 +\n          nope}",  # a literal block scalar
+    "${1 +\n        nope}",            # a plain scalar over two lines
+])
+def test_expression_errors_point_at_the_name_in_every_scalar_style(value):
+    text = f"input: [3, 8, 8]\nlayers:\n  - dense:\n      out: {value}\n"
+    error = spec_error(text)
+    assert error.message == "undefined variable 'nope'"
+    line, col = error.loc.line, error.loc.col
+    assert written_at(text, line, col).startswith("nope"), (line, col)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="${}\r", exclude_categories=("Cs",)),
+                      max_size=12),
+       style=st.sampled_from(['"', "'", None, "|", ">"]), width=st.sampled_from([8, 20, 80]))
+def test_located_columns_survive_any_quoting(before, style, width):
+    """Whatever text comes before `${nope}` and however PyYAML chooses to write it (escapes, folding, block
+    styles), the error's line and column are where `nope` is written."""
+    import yaml
+
+    value = before + " ${nope}"
+    text = yaml.safe_dump({"input": [3, 8, 8], "layers": [{"dense": {"out": value}}]}, default_style=style,
+                          width=width, allow_unicode=bool(len(before) % 2), sort_keys=False)
+    error = spec_error(text)
+    assume("'nope'" in error.message)  # the text before may be an error of its own (a lone `$`): not this property
+    line, col = error.loc.line, error.loc.col
+    assert written_at(text, line, col).startswith("nope"), (text, line, col)
+
+
+def test_a_raw_newline_in_a_value_is_not_echoed_into_the_message(cli):
+    result = cli("summary", "-", input='input: [3, 8, 8]\nlayers:\n  - "re\\nlu"\n')
+    assert_located(result, 3, "unknown layer type or block 're\\nlu'")
+    assert "\nlu" not in result.stderr

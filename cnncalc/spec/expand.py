@@ -215,7 +215,7 @@ class _Expander:
                 try:
                     return expr.substitute(value, env)
                 except expr.ExprError as e:
-                    raise SpecError(e.message, node.loc.shifted(e.offset + (1 if node.quoted else 0)), e.hint) from None
+                    raise SpecError(e.message, node.located(e.offset), e.hint) from None
             return value
         budget = budget if budget is not None else [MAX_VALUE_ITEMS]
         budget[0] -= 1

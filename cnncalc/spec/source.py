@@ -43,14 +43,18 @@ class Node:
     layers that keep one): a spec has tens of thousands of nodes, and most locations are never read.
     """
 
-    __slots__ = ("kind", "value", "file", "line", "col", "key_pos", "quoted")
+    __slots__ = ("kind", "value", "file", "line", "col", "key_pos", "written")
 
-    def __init__(self, kind: str, value: Any, loc: Tuple[str, int, int], key_locs=None, quoted: bool = False):
-        """`loc` is a `Location` (or any (file, line, col) triple); `key_locs` the Locations of a mapping's keys."""
+    def __init__(self, kind: str, value: Any, loc: Tuple[str, int, int], key_locs=None, written: Any = 0):
+        """`loc` is a `Location` (or any (file, line, col) triple); `key_locs` the Locations of a mapping's keys.
+
+        `written` says how a scalar's text maps onto the file: an int when the value is the file's text from that
+        column on, after that many opening characters (0 plain, 1 a quote); otherwise the `Written` span it came
+        from (escapes, doubled quotes, folded lines, block scalars)."""
         self.kind = kind
         self.value = value
         self.file, self.line, self.col = loc
-        self.quoted = quoted
+        self.written = written
         # the position of each key of a mapping, line × _COLS + col (None: not a mapping)
         if key_locs:
             self.key_pos: Optional[Dict[str, int]] = {key: at.line * _COLS + at.col for key, at in key_locs.items()}
@@ -67,6 +71,18 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.kind}, {self.value!r} @ {self.loc})"
+
+    def located(self, offset: int) -> Location:
+        """Where the character `offset` of this scalar's text was written in the file (the node's own location
+        when that cannot be told)."""
+        written = self.written
+        if isinstance(written, int):
+            return Location(self.file, self.line, self.col + written + offset)
+        at = written.source_index(self.value, offset) if isinstance(self.value, str) else None
+        if at is None:
+            return self.loc
+        text = written.text
+        return Location(self.file, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at))
 
     def get(self, key: str) -> Optional["Node"]:
         return self.value.get(key) if self.kind == "map" else None
@@ -105,7 +121,7 @@ def parse_yaml(text: str, filename: str) -> Node:
         raise SpecError(f"spec is larger than {MAX_BYTES:,} bytes", Location(filename, 1, 1))
     loader = _Loader(text)
     try:
-        return _Builder(filename).build(loader)
+        return _Builder(filename, text).build(loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         loc = _inside(text, Location.from_mark(filename, mark)) if mark else Location(filename, 1, 1)
@@ -128,6 +144,145 @@ def _inside(text: str, loc: Location) -> Location:
     return Location(loc.file, max(len(lines), 1), len(last) + 1)
 
 
+class Written:
+    """Where a scalar whose value is not a plain copy of its text was written: the whole document's text (shared,
+    not copied), the scalar's span in it and its YAML style. Made only for such scalars, which are rare."""
+
+    __slots__ = ("text", "start", "end", "style")
+
+    def __init__(self, text: str, start: int, end: int, style: str):
+        self.text, self.start, self.end, self.style = text, start, end, style
+
+    def source_index(self, value: str, offset: int) -> Optional[int]:
+        """The index in `text` of the character that gave `value[offset]`, by reading the scalar the way YAML does;
+        None when that reading does not give back `value` exactly (then no column is better than a wrong one)."""
+        if self.style in ("|", ">"):
+            candidates = [_block(self.text, self.start, self.end, self.style, indent) for indent in _indents(self.text, self.start, self.end)]
+        else:
+            candidates = [_flow(self.text, self.start, self.end, self.style)]
+        for chars, where in candidates:
+            if "".join(chars) == value:
+                return where[min(offset, len(where) - 1)] if where else None
+        return None
+
+
+_ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}
+
+
+def _flow(text: str, start: int, end: int, style: str):
+    """(characters, their indices) of a plain, single- or double-quoted scalar: escapes, doubled quotes and folded
+    line breaks read as YAML reads them (`\\t` is one character written at the backslash; a folded break one space
+    written at the break)."""
+    quote = style in _QUOTES
+    i, stop = (start + 1, end - 1) if quote else (start, end)
+    chars: List[str] = []
+    where: List[int] = []
+    while i < stop:
+        c = text[i]
+        if c in " \t\n":
+            j = i
+            while j < stop and text[j] in " \t":
+                j += 1
+            if j < stop and text[j] == "\n":  # a line break, with the whitespace around it: folded
+                breaks = 0
+                while j < stop and text[j] in " \t\n":
+                    breaks += text[j] == "\n"
+                    j += 1
+                fold = " " if breaks == 1 else "\n" * (breaks - 1)
+                chars.extend(fold)
+                where.extend([i] * len(fold))
+                i = j
+                continue
+            chars.extend(text[i:j])
+            where.extend(range(i, j))
+            i = j
+            continue
+        if style == '"' and c == "\\" and i + 1 < stop:
+            n = text[i + 1]
+            if n == "\n":  # an escaped line break joins the lines
+                i += 2
+                while i < stop and text[i] in " \t":
+                    i += 1
+                continue
+            digits = _ESCAPE_DIGITS.get(n, 0)
+            try:
+                chars.append(chr(int(text[i + 2:i + 2 + digits], 16)) if digits else _SIMPLE_ESCAPES[n])
+            except (KeyError, ValueError):
+                return [], []
+            where.append(i)
+            i += 2 + digits
+            continue
+        if style == "'" and c == "'" and text[i + 1:i + 2] == "'":
+            chars.append("'")
+            where.append(i)
+            i += 2
+            continue
+        chars.append(c)
+        where.append(i)
+        i += 1
+    return chars, where
+
+
+_SIMPLE_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+                   "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+                   "L": "\u2028", "P": "\u2029"}
+
+
+def _indents(text: str, start: int, end: int):
+    """The indentations a block scalar's content may have: the first content line's, then every other."""
+    body = text.find("\n", start, end) + 1
+    lines = text[body:end].split("\n") if body else []
+    first = next((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), 0)
+    return [first] + [n for n in range(1, 80) if n != first]
+
+
+def _block(text: str, start: int, end: int, style: str, indent: int):
+    """(characters, their indices) of a literal (`|`) or folded (`>`) block scalar read at `indent`."""
+    header_end = text.find("\n", start, end)
+    if header_end < 0:
+        return [], []
+    header = text[start + 1:header_end].split("#", 1)[0].strip()
+    chomp = "-" if "-" in header else "+" if "+" in header else ""
+    chars: List[str] = []
+    where: List[int] = []
+    pos = header_end + 1
+    previous_text = False  # the line before was a text line that a folded scalar may join to this one
+    pending: List[int] = []  # positions of line breaks not yet written (empty lines, or the break after a line)
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl < 0 else nl
+        line = text[pos:line_end]
+        if not line.strip(" "):
+            pending.append(line_end)
+        elif len(line) - len(line.lstrip(" ")) < indent:
+            break
+        else:
+            content = line[indent:]
+            if pending:
+                folded = style == ">" and previous_text and content[:1] not in (" ", "\t")
+                breaks = pending[1:] if folded and len(pending) > 1 else pending
+                if folded and len(pending) == 1:
+                    chars.append(" ")
+                    where.append(pending[0])
+                else:
+                    chars.extend("\n" * len(breaks))
+                    where.extend(breaks)
+            chars.extend(content)
+            where.extend(range(pos + indent, line_end))
+            previous_text = content[:1] not in (" ", "\t")
+            pending = [line_end]
+        if nl < 0:
+            break
+        pos = nl + 1
+    if chomp == "+":
+        chars.extend("\n" * len(pending))
+        where.extend(pending)
+    elif chomp == "" and pending and chars:
+        chars.append("\n")
+        where.append(pending[0])
+    return chars, where
+
+
 class _Open:
     """A mapping or sequence whose end event has not come yet."""
 
@@ -140,8 +295,9 @@ class _Open:
 class _Builder:
     """Turns the event stream of one document into Nodes, checking tags, keys, depth and size as it goes."""
 
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, text: str = ""):
         self.filename = filename
+        self.text = text
         self.anchors: Dict[str, Node] = {}
         self.open_anchors: set = set()
         self.stack: List[_Open] = []
@@ -216,11 +372,20 @@ class _Builder:
         if known is None:
             known = self.known[key] = self.resolve(event)
         tag, converted = known
-        node = self.node("scalar", converted, event, event.style in _QUOTES)
+        node = self.node("scalar", converted, event, self.written(event))
         self.tag = tag  # read by `add` when this scalar is a key
         if event.anchor is not None:
             self.anchors[event.anchor] = node
         return node
+
+    def written(self, event) -> Any:
+        """How the scalar's value maps onto the file (see `Node`): an int for the usual verbatim text."""
+        style, size = event.style, event.end_mark.index - event.start_mark.index
+        if not style and size == len(event.value):
+            return 0
+        if style in _QUOTES and size == len(event.value) + 2:
+            return 1
+        return Written(self.text, event.start_mark.index, event.end_mark.index, style)
 
     def resolve(self, event) -> Tuple[str, Any]:
         """(tag, Python value) of a scalar event; raises for tags and values a spec may not hold."""
