@@ -8,8 +8,11 @@ CNNCALC_FUZZ_EXAMPLES (cases per command), e.g. `CNNCALC_FUZZ_EXAMPLES=5000 pyte
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,42 @@ HOSTILE = ["", "-1", "0", "1.0e+300", ".nan", "-.inf", "!!int x", "!!bool maybe"
            "true", "[1, 2, 3]", "{a: 1}", "99999999999999999999999", "-0.0", "3x", "ü", "\t", "? a", "- -", "@",
            "{out: 0, kernel: 0}", "{out: 4, kernel: 99, stride: 0}", "[[[[[[[[[[[]]]]]]]]]]]", "'${' + 'x' * 300 + '}'"]
 LOCATED = re.compile(r"^<stdin>:(\d+):(\d+): error: ", re.M)
+CASE_MEMORY = 3 * 1024 ** 3  # address space of the process that runs the cases (numpy and BLAS threads included)
+CASE_SECONDS = 30  # per case, on a loaded CI machine; a case takes well under a second
+
+
+class Worker:
+    """The cases run in one child process (tests/fuzz_worker.py) whose address space is capped and where each case
+    has a time limit, so a runaway case fails its test instead of taking the machine down. A case that kills the
+    child (a crash past Python) fails, and the next case gets a fresh child."""
+
+    def __init__(self):
+        self.proc = None
+
+    def run(self, args, text: str):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fuzz_worker.py"), str(CASE_MEMORY),
+                                          str(CASE_SECONDS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, encoding="utf-8", errors="surrogateescape", cwd=ROOT)
+        self.proc.stdin.write(json.dumps({"args": list(args), "input": text}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"the case killed its process (exit {self.proc.wait()}):\n{text}"
+        answer = json.loads(line)
+        assert "timeout" not in answer, f"the case ran past {CASE_SECONDS} s:\n{text}"
+        return answer
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker()
+    yield w
+    w.close()
 
 
 @st.composite
@@ -55,15 +94,16 @@ def mutated_specs(draw):
 
 
 def check(result, text: str) -> None:
-    assert result.exit_code in (0, 1, 2), (result.exit_code, result.stderr[-2000:], text)
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, (result.stderr, text)
-    if result.exit_code == 2 and not result.stderr.startswith("Usage:"):
-        found = LOCATED.search(result.stderr)
-        assert found, (result.stderr, text)
+    code, stderr = result["exit_code"], result["stderr"]
+    assert code in (0, 1, 2), (code, stderr[-2000:], text)
+    assert "Traceback" not in stderr and "internal error" not in stderr, (stderr, text)
+    if code == 2 and not stderr.startswith("Usage:"):
+        found = LOCATED.search(stderr)
+        assert found, (stderr, text)
         line, col = int(found.group(1)), int(found.group(2))
         lines = text.split("\n")
-        assert 1 <= line <= len(lines), (result.stderr, text)
-        assert 1 <= col <= len(lines[line - 1]) + 1, (result.stderr, text)
+        assert 1 <= line <= len(lines), (stderr, text)
+        assert 1 <= col <= len(lines[line - 1]) + 1, (stderr, text)
 
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -79,13 +119,30 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
 ])
 @FUZZ
 @given(text=mutated_specs())
-def test_mutated_specs_never_crash_a_command(cli, command, text):
-    check(cli(*command, input=text), text)
+def test_mutated_specs_never_crash_a_command(worker, command, text):
+    check(worker.run(command, text), text)
 
 
 @FUZZ
 @given(value=st.sampled_from(HOSTILE), option=st.sampled_from(["--set", "--input", "--batch", "--depth"]))
-def test_hostile_option_values(cli, value, option):
+def test_hostile_option_values(worker, value, option):
     argument = f"classes={value}" if option == "--set" else value
-    result = cli("summary", "lenet5", option, argument)
-    assert result.exit_code in (0, 2) and "Traceback" not in result.stderr and "internal error" not in result.stderr
+    result = worker.run(("summary", "lenet5", option, argument), "")
+    assert result["exit_code"] in (0, 2) and "Traceback" not in result["stderr"], result
+    assert "internal error" not in result["stderr"], result
+
+
+def test_the_worker_enforces_its_limits(worker):
+    """The limits hold: a case that allocates past the cap fails inside the child, and the child survives it."""
+    proc = subprocess.run([sys.executable, "-c", f"""
+import resource, sys; sys.argv = ['w', '{CASE_MEMORY}', '1']
+sys.path.insert(0, 'tests'); import fuzz_worker
+resource.setrlimit(resource.RLIMIT_AS, ({CASE_MEMORY}, {CASE_MEMORY}))
+try:
+    bytearray({CASE_MEMORY})
+except MemoryError:
+    print('capped')
+"""], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.strip() == "capped", proc.stderr
+    ok = worker.run(("summary", "-", "--format", "csv"), "input: [3, 8, 8]\nlayers: [relu]\n")
+    assert ok["exit_code"] == 0 and "timeout" not in ok
