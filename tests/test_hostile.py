@@ -246,3 +246,14 @@ def test_a_raw_newline_in_a_value_is_not_echoed_into_the_message(cli):
     result = cli("summary", "-", input='input: [3, 8, 8]\nlayers:\n  - "re\\nlu"\n')
     assert_located(result, 3, "unknown layer type or block 're\\nlu'")
     assert "\nlu" not in result.stderr
+
+
+def test_a_long_chain_of_forward_references_does_not_recurse(cli):
+    """Item 7: ids that refer to ids defined later, through containers that make no layers, 5,000 deep (Python's
+    recursion limit is 1,000): resolved with a loop, every reference ending at the one layer."""
+    n = 5000
+    entries = "".join(f"  - repeat: 0\n    layers: [relu]\n    id: x{i}\n    from: x{i + 1}\n" for i in range(n))
+    text = "input: [3, 8, 8]\nlayers:\n" + entries + f"  - relu: null\n    id: x{n}\n    from: input\n"
+    result = cli("summary", "-", "--format", "csv", input=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("\n") == 2  # the header and the one relu

@@ -505,7 +505,10 @@ class _Expander:
         return tuple(nodes), where[out]
 
     def _resolve(self, p: _Pending) -> int:
-        if p.target is None:
+        """The layer a pending reference ends at, following references to references with a loop (a chain of
+        thousands of them through empty containers must not recurse), each followed once."""
+        chain = []
+        while p.target is None:
             if p.resolving:
                 raise SpecError(f"`from: {p.name}` refers to itself", p.loc)
             found = p.scope.lookup(p.name)
@@ -515,7 +518,13 @@ class _Expander:
                                 hint=did_you_mean(p.name, visible + ["input"]) or
                                 (f"ids visible here: {', '.join(visible)}, input" if visible else "no ids are defined here; `input` is the network input"))
             p.resolving = True
-            p.target = self._resolve(found) if isinstance(found, _Pending) else found
+            chain.append(p)
+            if not isinstance(found, _Pending):
+                p.target = found
+                break
+            p = found
+        for q in chain:
+            q.target = p.target
         return p.target
 
     def _toposort(self) -> Optional[List[int]]:
