@@ -53,15 +53,23 @@ class Schedule:
             live.difference_update(done)
 
     def peak(self, tensor_bytes: Mapping[int, int]) -> Tuple[int, List[int]]:
-        """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes."""
+        """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes.
+
+        The first walk finds the step of the peak, a second one stops there to read the live set: copying the set
+        at every new peak is quadratic when the peak keeps rising (thousands of parallel branches)."""
         total = peak = tensor_bytes[INPUT]
-        at_peak = [INPUT]
+        at = -1  # the node running at the peak (-1: before any runs)
         for i, live, done in self.walk():
             total += tensor_bytes[i]
             if total > peak:
-                peak, at_peak = total, sorted(live)
+                peak, at = total, i
             total -= sum(tensor_bytes[j] for j in done)
-        return peak, at_peak
+        if at < 0:
+            return peak, [INPUT]
+        for i, live, done in self.walk():
+            if i == at:
+                return peak, sorted(live)
+        raise AssertionError("unreachable: the peak's step is one of the walk's")  # pragma: no cover
 
     def pending_after(self) -> Iterator[Tuple[int, AbstractSet[int]]]:
         """(node, the tensors some later node still reads), right after each node runs.
