@@ -8,6 +8,7 @@ from .device import device_option, load_profile
 from .options import Failure, console, load_network, spec_options
 
 COLUMNS = ("flops", "buffers", "memory", "stride", "inputs", "read", "written", "intensity", "time", "bound")
+ALL = ("flops", "buffers", "memory", "stride", "inputs")  # `--columns all`; traffic columns are asked for by name
 DEVICE_COLUMNS = ("time", "bound")  # need --device; with it they (and intensity) are shown unasked
 
 
@@ -18,7 +19,8 @@ DEVICE_COLUMNS = ("time", "bound")  # need --device; with it they (and intensity
               show_default=True, help="Output format; json/csv/markdown give exact integers.")
 @click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one row.")
 @click.option("--columns", "columns", metavar="LIST", default="",
-              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
+              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)}, or 'all' for {', '.join(ALL)}; "
+                   "time and bound need --device.")
 @click.option("--bars", is_flag=True, help="Instead of the table, bars of each layer's params and MACs.")
 @device_option
 @click.option("--roofline", "roofline_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
@@ -39,7 +41,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars, d
     """
     if bars and fmt != "table":
         raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
-    chosen = COLUMNS if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
+    chosen = ALL if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
     for c in chosen:
         if c not in COLUMNS:
             raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(COLUMNS)}", param_hint="--columns")
@@ -47,9 +49,8 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars, d
     if profile is None:
         if roofline_file:
             raise click.BadParameter("a roofline needs a device: add --device NAME|FILE", param_hint="--roofline")
-        if any(c in DEVICE_COLUMNS for c in chosen) and columns.strip() != "all":
+        if any(c in DEVICE_COLUMNS for c in chosen):
             raise click.BadParameter("time and bound need --device NAME|FILE", param_hint="--columns")
-        chosen = tuple(c for c in chosen if c not in DEVICE_COLUMNS)
     else:
         profile.peak_for(dtype)  # a dtype the profile lacks is a usage error before any work
         chosen = tuple(dict.fromkeys(chosen + ("intensity", "time", "bound")))
