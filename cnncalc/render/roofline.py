@@ -22,16 +22,7 @@ TIME_COLUMNS = ("time", "bound")
 HEADS = {"read": "Read", "written": "Written", "intensity": "FLOP/B", "time": "Est. time", "bound": "Bound"}
 
 
-def seconds_text(s: Optional[float]) -> str:
-    """0.00123 → '1.23 ms' (three significant digits; s, ms, µs, ns)."""
-    if s is None:
-        return "-"
-    if s == 0:
-        return "0"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
+seconds_text = units.seconds  # 0.00123 → "1.23 ms"
 
 
 def rate_text(per_second: float, unit: str) -> str:
