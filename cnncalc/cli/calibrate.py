@@ -87,7 +87,7 @@ def measure(backend: str, repeat: int) -> Tuple[Dict[str, Tuple[float, str]], Tu
         rate = matmul(dtype, n, repeat)
         peak[dtype] = (rate, f"measured by cnncalc calibrate on {today}: {what} matmul {n}×{n} {dtype}, "
                              f"best of {repeat}")
-    bandwidth = (stream(repeat), f"measured by cnncalc calibrate on {today}: {what} copy of "
+    bandwidth = (stream(repeat, STREAM_BYTES), f"measured by cnncalc calibrate on {today}: {what} copy of "
                                  f"{STREAM_BYTES // 2 ** 20} MiB (read + write), best of {repeat}")
     notes = (f"{platform.machine()}, {os.cpu_count()} logical CPUs, {threads}, load average "
              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} while measuring")
