@@ -234,3 +234,12 @@ def test_profiles_dir_ships_with_the_package():
 
     cfg = (Path(__file__).parents[1] / "setup.cfg").read_text(encoding="utf-8")
     assert "devices/*.yaml" in cfg and DEVICE_DIR.is_dir()
+
+
+def test_the_readme_profile_example_is_a_valid_profile():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# box\.yaml.*?)```", readme, re.S).group(1)
+    d = parse_device(block, "box.yaml")
+    assert d.peak["float32"].value == 1.2e12 and d.bandwidth.value == 40e9
