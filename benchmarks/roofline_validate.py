@@ -13,7 +13,8 @@ For each network (default: resnet50, vgg16, mobilenet_v2 and the six `cnncalc ke
     the six alternatives, and also ranks the alternatives by their totals (the question `cnncalc kernels` answers).
 
 Run:  python benchmarks/roofline_validate.py [NET ...] [--batch 1 8] [--repeat 3] [--threads 1] [--no-torch]
-      [--numpy-profile FILE] [--torch-profile FILE]
+      [--numpy-profile FILE] [--torch-profile FILE] [--no-recalibrate]
+Profiles not given as files are measured again before each network (the load on a shared box drifts).
 The machine is shared: times are best-of-N and the load average is printed beside them. --threads (default 1) sets
 OpenBLAS's, OpenMP's and torch's thread counts before anything is imported, for calibration and runs alike:
 on a loaded 2-core box one thread per process gives steadier numbers than threads that wait for each other.
@@ -25,7 +26,7 @@ import collections
 import os
 import sys
 from time import perf_counter
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 ALTERNATIVES = ("single", "stack3x3", "factorized", "dilated", "separable", "bottleneck")
 DEFAULT_NETS = ("resnet50", "vgg16", "mobilenet_v2", "kernels")  # `kernels`: the six alternatives as one group
@@ -124,6 +125,8 @@ def main() -> None:
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--numpy-profile", default="")
     ap.add_argument("--torch-profile", default="")
+    ap.add_argument("--no-recalibrate", dest="recalibrate", action="store_false",
+                    help="measure the profiles once, not again before each network")
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -142,15 +145,24 @@ def main() -> None:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.threads} thread(s); "
           f"best of {args.repeat}")
     profiles = {}
-    for b in backends:
-        profiles[b] = profile(b, getattr(args, f"{b}_profile"), args.repeat)
-        d = profiles[b]
-        print(f"{b} profile: " + ", ".join(f"{k} {f.value / 1e9:.3g} GFLOP/s" for k, f in d.peak.items())
-              + f"; {d.bandwidth.value / 1e9:.3g} GB/s")
+
+    def calibrate(first: bool) -> None:
+        """(Re)measure the profiles not given as files: the load on a shared box drifts over minutes."""
+        for b in backends:
+            given = getattr(args, f"{b}_profile")
+            if first or (args.recalibrate and not given):
+                profiles[b] = profile(b, given, args.repeat)
+                d = profiles[b]
+                print(f"  {b} profile: " + ", ".join(f"{k} {f.value / 1e9:.3g} GFLOP/s" for k, f in d.peak.items())
+                      + f"; {d.bandwidth.value / 1e9:.3g} GB/s (load {os.getloadavg()[0]:.2f})", flush=True)
+
+    calibrate(True)
     print()
     print(f"{'network':<14} {'batch':>5} {'backend':<7} {'layers':>6} {'spearman':>8} {'pred/meas':>9} "
           f"{'predicted':>10} {'measured':>10}   measured/predicted by type (share of measured time)")
-    for net_name in args.nets:
+    for k, net_name in enumerate(args.nets):
+        if k:
+            calibrate(False)
         members = [f"kernels:{alt}" for alt in ALTERNATIVES] if net_name == "kernels" else [net_name]
         nets = [load(m) for m in members]
         for batch in args.batch:

@@ -90,7 +90,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars, d
     elif profile is not None and fmt in ("json", "csv"):
         from ..render import roofline
 
-        pairs = [(a, r) for a, r in zip(analyses, estimates) if r is not None]
+        pairs = list(zip(analyses, estimates))
         click.echo((roofline.render_json if fmt == "json" else roofline.render_csv)(pairs), nl=False)
     else:
         from ..render import text

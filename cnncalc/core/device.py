@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from ..errors import Location, OptionError, SpecError, did_you_mean, shown
 from ..spec.source import Node, parse_yaml, read_text

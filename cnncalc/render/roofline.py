@@ -103,16 +103,18 @@ def estimate_dict(a: Analysis, r: Roofline) -> Dict[str, Any]:
     return data
 
 
-def render_json(pairs: Sequence[Tuple[Analysis, Roofline]]) -> str:
-    data = [estimate_dict(a, r) for a, r in pairs]
+def render_json(pairs: Sequence[Tuple[Analysis, Optional[Roofline]]]) -> str:
+    """Like `summary --format json`, with the estimate's fields (none for an analysis that failed: its r is None)."""
+    data = [analysis_dict(a) if r is None else estimate_dict(a, r) for a, r in pairs]
     return json.dumps(data[0] if len(data) == 1 else data, indent=2)
 
 
 CSV_FIELDS = ["bytes_read", "bytes_written", "intensity", "time_s", "bound"]
 
 
-def render_csv(pairs: Sequence[Tuple[Analysis, Roofline]]) -> str:
-    """`summary`'s CSV (render.text) with the estimate's fields appended to every layer's row."""
+def render_csv(pairs: Sequence[Tuple[Analysis, Optional[Roofline]]]) -> str:
+    """`summary`'s CSV (render.text) with the estimate's fields appended to every layer's row (left blank for an
+    analysis that failed: its r is None)."""
     from .text import render_csv as plain_csv
 
     rows = list(csv.reader(io.StringIO(plain_csv([a for a, _ in pairs]))))
@@ -121,6 +123,9 @@ def render_csv(pairs: Sequence[Tuple[Analysis, Roofline]]) -> str:
     writer.writerow(rows[0] + CSV_FIELDS + ["device"])
     fields = [(r, i) for a, r in pairs for i in range(len(a.layers))]
     for row, (r, i) in zip(rows[1:], fields):
+        if r is None:
+            writer.writerow(row + [""] * (len(CSV_FIELDS) + 1))
+            continue
         f = layer_fields(r, i)
         writer.writerow(row + [f["bytes_read"], f["bytes_written"], "" if f["intensity"] is None else
                                repr(f["intensity"]), repr(f["time_s"]), f["bound"], r.device.name])
