@@ -243,3 +243,21 @@ def test_the_readme_profile_example_is_a_valid_profile():
     block = re.search(r"```yaml\n(# box\.yaml.*?)```", readme, re.S).group(1)
     d = parse_device(block, "box.yaml")
     assert d.peak["float32"].value == 1.2e12 and d.bandwidth.value == 40e9
+
+
+def test_latency_budget_errors_are_located(cli, tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [512]\nlint: {budgets: {latency: 5ms@a10}}\nlayers:\n  - dense: 256\n", encoding="utf-8")
+    r = cli("lint", str(spec))
+    assert r.exit_code == 2 and f"{spec}:2:27: error:" in r.stderr and "no device named 'a10'" in r.stderr
+    spec.write_text("input: [512]\nlint: {budgets: {latency: 5 parsecs}}\nlayers:\n  - dense: 256\n", encoding="utf-8")
+    r = cli("lint", str(spec))
+    assert r.exit_code == 2 and "expected a time and a device like 20ms@raspberry-pi-5" in r.stderr
+
+
+def test_latency_budget_on_the_command_line_and_a_profile_file(cli, toy):
+    # dense 512 → 256 on the toy device: 528,384 bytes / 1e9 B/s = 528 µs (tests/lint/CNN306.fail.yaml's bytes)
+    spec = "input: [512]\nlayers:\n  - dense: 256\n"
+    r = cli("lint", "-", "--max-latency", f"500us@{toy}", input=spec)
+    assert r.exit_code == 1 and "estimated time on toy 528 µs exceeds the budget of 500 µs" in r.stdout
+    assert cli("lint", "-", "--max-latency", f"600us@{toy}", input=spec).exit_code == 0
