@@ -261,3 +261,11 @@ def test_latency_budget_on_the_command_line_and_a_profile_file(cli, toy):
     r = cli("lint", "-", "--max-latency", f"500us@{toy}", input=spec)
     assert r.exit_code == 1 and "estimated time on toy 528 µs exceeds the budget of 500 µs" in r.stdout
     assert cli("lint", "-", "--max-latency", f"600us@{toy}", input=spec).exit_code == 0
+
+
+def test_device_help_lists_the_bundled_profiles(cli):
+    from cnncalc.cli.device import DEVICE_DIR as CLI_DIR
+
+    assert CLI_DIR.resolve() == DEVICE_DIR.resolve()
+    text = "".join(cli("summary", "--help").stdout.split())  # click wraps at hyphens: compare without whitespace
+    assert all(name in text for name in names())
