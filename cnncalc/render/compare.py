@@ -36,9 +36,7 @@ def value_text(kind: str, value: Any) -> str:
     if kind == "rf":
         return units.axes(value.size) + ("" if value.aligned else " †")
     if kind == "seconds":
-        from .roofline import seconds_text
-
-        return seconds_text(value)
+        return units.seconds(value)
     if kind == "share":
         return f"{value:.0%}"
     return str(value) if kind == "layers" else units.human(value)
@@ -159,7 +157,7 @@ def comparison_dict(comparison: Comparison, stages: Optional[Sequence[Stage]] = 
             "values": {k: _json_value(k, v) for k, v in item.values.items()}, "ratios": item.ratios,
         } for item in items],
     }
-    if comparison.device is not None:
+    if comparison.device is not None and first is not None:
         d = comparison.device
         data["device"] = {"name": d.name, "description": d.description, "file": d.file,
                           "peak_flops": d.peak_for(first.dtype), "bandwidth_bytes": d.bandwidth.value}
