@@ -15,7 +15,9 @@ For each network (default: resnet50, vgg16, mobilenet_v2 and the six `cnncalc ke
 Run:  python benchmarks/roofline_validate.py [NET ...] [--batch 1 8] [--repeat 3] [--threads 1] [--no-torch]
       [--numpy-profile FILE] [--torch-profile FILE] [--no-recalibrate]
 Profiles not given as files are measured again before each network (the load on a shared box drifts).
-The machine is shared: times are best-of-N and the load average is printed beside them. --threads (default 1) sets
+The machine is shared: times are best-of-N and the load average is printed beside them. By default they are
+process (CPU) times, calibration included: with one thread, the time this process computed, which other processes
+cannot stretch (they still share caches and memory bandwidth); --clock wall measures elapsed time instead. --threads (default 1) sets
 OpenBLAS's, OpenMP's and torch's thread counts before anything is imported, for calibration and runs alike:
 on a loaded 2-core box one thread per process gives steadier numbers than threads that wait for each other.
 """
@@ -72,22 +74,30 @@ def load(spec: str):
     return cnncalc.load(spec)
 
 
-def numpy_times(a, repeat: int) -> List[float]:
-    """Best-of-`repeat` seconds per layer of cnncalc's NumPy forward."""
+def numpy_times(a, repeat: int, clock=perf_counter) -> List[float]:
+    """Best-of-`repeat` seconds per layer of cnncalc's NumPy forward: the executor's own per-layer wall clock, or
+    with another `clock` (process time) the time between one layer's end and the next's (the kernel and the
+    executor's bookkeeping for it)."""
     from cnncalc.runtime import execute, init_weights, random_input
 
     weights = init_weights(a, seed=0)
     best = [float("inf")] * len(a.layers)
+    last = [0.0]
 
-    def clock(info, y, seconds):
+    def seen(info, y, seconds):
+        if clock is not perf_counter:
+            now = clock()
+            seconds, last[0] = now - last[0], now
         best[info.index] = min(best[info.index], seconds)
 
     for _ in range(repeat + 1):  # the first run warms up (page faults, BLAS threads)
-        execute(a, random_input(a.network, a.batch), weights, clock)
+        x = random_input(a.network, a.batch)
+        last[0] = clock()
+        execute(a, x, weights, seen)
     return best
 
 
-def torch_times(a, repeat: int) -> List[float]:
+def torch_times(a, repeat: int, clock=perf_counter) -> List[float]:
     """Best-of-`repeat` seconds per layer of torch's CPU forward of `cnncalc.torch.build(net)`."""
     import torch
     import cnncalc.torch as ct
@@ -96,9 +106,9 @@ def torch_times(a, repeat: int) -> List[float]:
     best = [float("inf")] * len(a.layers)
     started: Dict[int, float] = {}
     for i, (module, _, _) in enumerate(model.steps):
-        module.register_forward_pre_hook(lambda m, args, i=i: started.__setitem__(i, perf_counter()))
+        module.register_forward_pre_hook(lambda m, args, i=i: started.__setitem__(i, clock()))
         module.register_forward_hook(
-            lambda m, args, out, i=i: best.__setitem__(i, min(best[i], perf_counter() - started[i])))
+            lambda m, args, out, i=i: best.__setitem__(i, min(best[i], clock() - started[i])))
     x = torch.randn(a.batch, *a.network.input)
     with torch.inference_mode():
         for _ in range(repeat + 1):
@@ -106,13 +116,13 @@ def torch_times(a, repeat: int) -> List[float]:
     return best
 
 
-def profile(backend: str, given: str, repeat: int):
+def profile(backend: str, given: str, repeat: int, clock=perf_counter):
     from cnncalc.core.device import load_device, parse_device, dump_device
     from cnncalc.cli.calibrate import measure
 
     if given:
         return load_device(given)
-    peak, bandwidth, notes = measure(backend, repeat)
+    peak, bandwidth, notes = measure(backend, repeat, clock)
     return parse_device(dump_device(f"this-machine-{backend}", backend, peak, bandwidth, notes), f"<{backend}>")
 
 
@@ -125,6 +135,9 @@ def main() -> None:
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--numpy-profile", default="")
     ap.add_argument("--torch-profile", default="")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="cpu: process time (default; with one thread the time this process computed, which other "
+                         "processes on a shared box cannot stretch); wall: elapsed time")
     ap.add_argument("--no-recalibrate", dest="recalibrate", action="store_false",
                     help="measure the profiles once, not again before each network")
     args = ap.parse_args()
@@ -142,8 +155,11 @@ def main() -> None:
             torch.set_num_threads(args.threads)
         except ImportError:
             backends.remove("torch")
+    import time
+
+    clock = time.process_time if args.clock == "cpu" else perf_counter
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.threads} thread(s); "
-          f"best of {args.repeat}")
+          f"best of {args.repeat}; {args.clock} time")
     profiles = {}
 
     def calibrate(first: bool) -> None:
@@ -151,7 +167,7 @@ def main() -> None:
         for b in backends:
             given = getattr(args, f"{b}_profile")
             if first or (args.recalibrate and not given):
-                profiles[b] = profile(b, given, args.repeat)
+                profiles[b] = profile(b, given, args.repeat, clock)
                 d = profiles[b]
                 print(f"  {b} profile: " + ", ".join(f"{k} {f.value / 1e9:.3g} GFLOP/s" for k, f in d.peak.items())
                       + f"; {d.bandwidth.value / 1e9:.3g} GB/s (load {os.getloadavg()[0]:.2f})", flush=True)
@@ -172,7 +188,7 @@ def main() -> None:
                 for a in analyses:
                     r = estimate(a, profiles[b])
                     predicted = [t.seconds for t in r.layers]
-                    measured = numpy_times(a, args.repeat) if b == "numpy" else torch_times(a, args.repeat)
+                    measured = (numpy_times if b == "numpy" else torch_times)(a, args.repeat, clock)
                     keep = [i for i, info in enumerate(a.layers) if moves_data(info)]
                     pooled_p += [predicted[i] for i in keep]
                     pooled_m += [measured[i] for i in keep]

@@ -20,55 +20,60 @@ TORCH_SIZES = {"float32": 1024, "bfloat16": 256, "float16": 256}
 STREAM_BYTES = 64 * 1024 * 1024  # per array: well beyond any last-level cache
 
 
-def best_of(run: Callable[[], None], repeat: int) -> float:
+Clock = Callable[[], float]
+
+
+def best_of(run: Callable[[], None], repeat: int, clock: Clock = perf_counter) -> float:
     """The shortest of `repeat` timed runs (after one warm-up run: threads, page faults, caches)."""
     run()
     best = float("inf")
     for _ in range(repeat):
-        start = perf_counter()
+        start = clock()
         run()
-        best = min(best, perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
-def numpy_matmul(dtype: str, n: int, repeat: int) -> float:
+def numpy_matmul(dtype: str, n: int, repeat: int, clock: Clock = perf_counter) -> float:
     """FLOP/s of an n×n by n×n NumPy matmul (2n³ FLOPs) at `dtype`."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((n, n), dtype=np.float32).astype(dtype) for _ in range(2))
     out = np.empty((n, n), dtype)
-    return 2 * n ** 3 / best_of(lambda: np.matmul(a, b, out=out), repeat)
+    return 2 * n ** 3 / best_of(lambda: np.matmul(a, b, out=out), repeat, clock)
 
 
-def numpy_stream(repeat: int, nbytes: int = STREAM_BYTES) -> float:
+def numpy_stream(repeat: int, nbytes: int = STREAM_BYTES, clock: Clock = perf_counter) -> float:
     """Bytes/s of copying one large array into another (each byte read once and written once)."""
     import numpy as np
 
     src = np.ones(nbytes // 8, np.float64)
     dst = np.empty_like(src)
-    return 2 * src.nbytes / best_of(lambda: np.copyto(dst, src), repeat)
+    return 2 * src.nbytes / best_of(lambda: np.copyto(dst, src), repeat, clock)
 
 
-def torch_matmul(dtype: str, n: int, repeat: int) -> float:
+def torch_matmul(dtype: str, n: int, repeat: int, clock: Clock = perf_counter) -> float:
     import torch
 
     a, b = (torch.randn(n, n).to(getattr(torch, dtype)) for _ in range(2))
     out = torch.empty(n, n, dtype=a.dtype)
     with torch.no_grad():
-        return 2 * n ** 3 / best_of(lambda: torch.matmul(a, b, out=out), repeat)
+        return 2 * n ** 3 / best_of(lambda: torch.matmul(a, b, out=out), repeat, clock)
 
 
-def torch_stream(repeat: int, nbytes: int = STREAM_BYTES) -> float:
+def torch_stream(repeat: int, nbytes: int = STREAM_BYTES, clock: Clock = perf_counter) -> float:
     import torch
 
     src = torch.ones(nbytes // 8, dtype=torch.float64)
     dst = torch.empty_like(src)
-    return 2 * nbytes / best_of(lambda: dst.copy_(src), repeat)
+    return 2 * nbytes / best_of(lambda: dst.copy_(src), repeat, clock)
 
 
-def measure(backend: str, repeat: int) -> Tuple[Dict[str, Tuple[float, str]], Tuple[float, str], str]:
-    """(peak per dtype as (FLOP/s, source), (bandwidth, source), notes) measured with `backend`."""
+def measure(backend: str, repeat: int, clock: Clock = perf_counter) -> Tuple[Dict[str, Tuple[float, str]],
+                                                                            Tuple[float, str], str]:
+    """(peak per dtype as (FLOP/s, source), (bandwidth, source), notes) measured with `backend`; `clock` is
+    wall time, or process time (time.process_time) for one thread on a machine other processes load."""
     today = datetime.date.today().isoformat()
     threads = ", ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
                         if k in os.environ) or "thread variables unset"
@@ -84,10 +89,10 @@ def measure(backend: str, repeat: int) -> Tuple[Dict[str, Tuple[float, str]], Tu
         what = f"NumPy {np.__version__}"
     peak = {}
     for dtype, n in sizes.items():
-        rate = matmul(dtype, n, repeat)
+        rate = matmul(dtype, n, repeat, clock)
         peak[dtype] = (rate, f"measured by cnncalc calibrate on {today}: {what} matmul {n}×{n} {dtype}, "
                              f"best of {repeat}")
-    bandwidth = (stream(repeat, STREAM_BYTES), f"measured by cnncalc calibrate on {today}: {what} copy of "
+    bandwidth = (stream(repeat, STREAM_BYTES, clock), f"measured by cnncalc calibrate on {today}: {what} copy of "
                                  f"{STREAM_BYTES // 2 ** 20} MiB (read + write), best of {repeat}")
     notes = (f"{platform.machine()}, {os.cpu_count()} logical CPUs, {threads}, load average "
              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} while measuring")
