@@ -29,6 +29,18 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def seconds(s: Optional[float]) -> str:
+    """0.00123 → '1.23 ms' (three significant digits; s, ms, µs, ns); None → '-'."""
+    if s is None:
+        return "-"
+    if s == 0:
+        return "0"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
 def shape(s: Sequence[int]) -> str:
     return "×".join(str(d) for d in s)
 

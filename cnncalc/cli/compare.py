@@ -10,11 +10,12 @@ from typing import Optional, Sequence
 
 import click
 
-from ..compare import Comparison, Stage, collect, parse_sweep, parse_variant, setting_text, stages, sweep_variants
+from ..compare import DEVICE_METRICS, Comparison, Stage, collect, parse_sweep, parse_variant, setting_text, stages, sweep_variants
 from ..core.load import open_spec
 from ..render.compare import (Grid, columns_grid, comparison_dict, render_csv, render_markdown, render_table,
                               rows_grid, stages_grid)
 from ..spec.options import parse_sets, parse_shape
+from .device import device_option, load_profile
 from .options import Failure, console, spec_options
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
@@ -48,7 +49,8 @@ def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequenc
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME=V1,V2,...",
               help="Analyse one SPEC over a grid of values (repeatable; input=160 sets every spatial size).")
 @FORMAT
-def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
+@device_option
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device):
     """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
 
     A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
@@ -61,7 +63,11 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
       cnncalc compare mobilenet_v2 mobilenet_v2@alpha=0.5 mobilenet_v2@input=3,160,160
       cnncalc compare resnet50 resnet50@input=160 --by-stage
       cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
+      cnncalc compare resnet50 mobilenet_v2 --device jetson-orin --dtype float16
     """
+    profile = load_profile(device)
+    if profile is not None:
+        profile.peak_for(dtype)
     base_vars = parse_sets(sets)
     base_input = parse_shape(input_shape, option="--input") if input_shape is not None else None
     variants = [parse_variant(s).over(base_vars, base_input) for s in specs]
@@ -74,15 +80,16 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
             raise click.UsageError(f"--sweep grid has {points} points; at most {MAX_POINTS}")
         variants = sweep_variants(variants[0], grid_sweeps)
     sources = {"-": open_spec("-")} if any(v.spec == "-" for v in variants) else {}  # stdin, read once
-    result = collect(variants, batch=batch, dtype=dtype, sources=sources)
-    title = f"batch {batch}, {dtype}"
+    result = collect(variants, batch=batch, dtype=dtype, sources=sources, device=profile)
+    title = f"batch {batch}, {dtype}" + (f", on {profile.name}" if profile else "")
+    extra = tuple(m.key for m in DEVICE_METRICS) if profile else ()
     matched = stages(result) if by_stage else None
     if sweeps:
         names = [name for name, _ in grid_sweeps]
-        grid = rows_grid(result, SWEEP_KEYS, f"{variants[0].spec} sweep — {title}", names,
+        grid = rows_grid(result, SWEEP_KEYS + extra, f"{variants[0].spec} sweep — {title}", names,
                          lambda item: [setting_text(item.variant.settings[n], "×") for n in names])
     elif matched is not None:
         grid = stages_grid(result, matched, f"By stage — {title}")
     else:
-        grid = columns_grid(result, COMPARE_KEYS, f"Comparison — {title}")
+        grid = columns_grid(result, COMPARE_KEYS + extra, f"Comparison — {title}")
     emit(result, grid, fmt, matched)

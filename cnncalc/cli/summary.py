@@ -4,9 +4,12 @@ from __future__ import annotations
 import click
 
 from ..errors import OptionError, SpecError
+from .device import device_option, load_profile
 from .options import Failure, console, load_network, spec_options
 
-COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
+COLUMNS = ("flops", "buffers", "memory", "stride", "inputs", "read", "written", "intensity", "time", "bound")
+ALL = ("flops", "buffers", "memory", "stride", "inputs")  # `--columns all`; traffic columns are asked for by name
+DEVICE_COLUMNS = ("time", "bound")  # need --device; with it they (and intensity) are shown unasked
 
 
 @click.command()
@@ -16,9 +19,13 @@ COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
               show_default=True, help="Output format; json/csv/markdown give exact integers.")
 @click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one row.")
 @click.option("--columns", "columns", metavar="LIST", default="",
-              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
+              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)}, or 'all' for {', '.join(ALL)}; "
+                   "time and bound need --device.")
 @click.option("--bars", is_flag=True, help="Instead of the table, bars of each layer's params and MACs.")
-def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
+@device_option
+@click.option("--roofline", "roofline_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="With --device: also write a roofline chart (SVG) of the (first) spec to FILE.")
+def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars, device, roofline_file):
     """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
 
     SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
@@ -30,13 +37,23 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
       cnncalc summary net.yaml --format json | jq .totals.macs
       cnncalc summary net.yaml --depth 1 --columns flops,memory
       cnncalc summary resnet50 --bars --depth 2
+      cnncalc summary mobilenet_v2 --device raspberry-pi-5 --roofline mnv2.svg
     """
     if bars and fmt != "table":
         raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
-    chosen = COLUMNS if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
+    chosen = ALL if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
     for c in chosen:
         if c not in COLUMNS:
             raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(COLUMNS)}", param_hint="--columns")
+    profile = load_profile(device)
+    if profile is None:
+        if roofline_file:
+            raise click.BadParameter("a roofline needs a device: add --device NAME|FILE", param_hint="--roofline")
+        if any(c in DEVICE_COLUMNS for c in chosen):
+            raise click.BadParameter("time and bound need --device NAME|FILE", param_hint="--columns")
+    else:
+        profile.peak_for(dtype)  # a dtype the profile lacks is a usage error before any work
+        chosen = tuple(dict.fromkeys(chosen + ("intensity", "time", "bound")))
     analyses, failures = [], []
     for spec in specs:
         try:
@@ -49,25 +66,74 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
         analyses.append(a)
         if a.error is not None:
             failures.append(a.error.format())
+    estimates = _estimates(analyses, profile)
     if not analyses:
         pass
     elif fmt == "table":
         from ..render.table import summary_table
 
         out = console()
-        for a in analyses:
+        for a, r in zip(analyses, estimates):
             if bars:
                 from ..render.bars import bars_table
                 from ..render.table import totals_panel
 
-                out.print(bars_table(a, depth), *([totals_panel(a)] if a.totals else []))
+                times = None if r is None else [t.seconds for t in _row_times(a, r, depth)]
+                out.print(bars_table(a, depth, times=times), *([totals_panel(a)] if a.totals else []))
             else:
-                out.print(summary_table(a, depth=depth, columns=chosen, width=out.width), crop=False)
+                out.print(summary_table(a, depth=depth, columns=chosen, width=out.width,
+                                        extra_cells=_cells(a, r, depth, chosen)), crop=False)
+            if r is not None:
+                from ..render.roofline import totals_panel as estimate_panel
+
+                out.print(estimate_panel(a, r))
+    elif profile is not None and fmt in ("json", "csv"):
+        from ..render import roofline
+
+        pairs = list(zip(analyses, estimates))
+        click.echo((roofline.render_json if fmt == "json" else roofline.render_csv)(pairs), nl=False)
     else:
         from ..render import text
 
         render = {"json": text.render_json, "csv": text.render_csv,
                   "markdown": lambda items: text.render_markdown(items, depth)}[fmt]
         click.echo(render(analyses), nl=False)
+    if roofline_file and analyses and estimates[0] is not None:
+        from pathlib import Path
+
+        from ..render.roofline import roofline_svg
+
+        Path(roofline_file).write_text(roofline_svg(analyses[0], estimates[0]), encoding="utf-8")
     if failures:
         raise Failure("\n".join(failures), 2)
+
+
+def _estimates(analyses, profile):
+    """The roofline of each complete analysis on the device (None without a device or for a partial analysis)."""
+    if profile is None:
+        return [None] * len(analyses)
+    from ..core.roofline import estimate
+
+    return [estimate(a, profile) if a.ok else None for a in analyses]
+
+
+def _row_times(a, r, depth):
+    from ..core.roofline import row_times
+
+    return row_times(r, a.rows(depth))
+
+
+def _cells(a, r, depth, chosen):
+    """Cells of the traffic and time columns, one per display row (none of those columns chosen: None)."""
+    from ..render import roofline
+
+    if not a.ok or not any(c in roofline.TRAFFIC_COLUMNS + roofline.TIME_COLUMNS for c in chosen):
+        return None
+    from ..core.roofline import row_traffic
+    from ..core.traffic import traffic
+
+    rows = a.rows(depth)
+    cells = roofline.traffic_cells(row_traffic(traffic(a), rows))
+    if r is not None:
+        cells.update(roofline.time_cells(_row_times(a, r, depth)))
+    return cells

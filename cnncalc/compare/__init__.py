@@ -42,8 +42,14 @@ METRICS = (
     Metric("weighted_layers", "Weighted layers", "layers"),
     Metric("nonlinearities", "Nonlinearities", "layers"),
 )
-BY_KEY = {m.key: m for m in METRICS}
-RATIO_KINDS = ("count", "bytes")  # metrics a ratio to the first item makes sense for
+# With a device (`--device`): the roofline estimate (cnncalc.core.roofline) of each item.
+DEVICE_METRICS = (
+    Metric("bytes_moved", "Memory traffic", "bytes"),
+    Metric("time", "Est. time", "seconds"),
+    Metric("memory_bound_share", "Memory-bound time", "share"),
+)
+BY_KEY = {m.key: m for m in METRICS + DEVICE_METRICS}
+RATIO_KINDS = ("count", "bytes", "seconds")  # metrics a ratio to the first item makes sense for
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,14 @@ class Comparison:
 
     items: List[Item]
     errors: List[SpecError]
+    device: Optional[object] = None  # the `Device` the items were estimated on (`DEVICE_METRICS`), if any
 
 
 def collect(variants: Sequence[Variant], batch: int = 1, dtype: str = "float32",
-            sources: Optional[Mapping[str, Source]] = None) -> Comparison:
+            sources: Optional[Mapping[str, Source]] = None, device=None) -> Comparison:
     """Load (through `cnncalc.core.load`) and analyse every variant; ratios are against the first item that analysed
-    cleanly. `sources` maps spec arguments to specs already read (standard input, read once)."""
+    cleanly. `sources` maps spec arguments to specs already read (standard input, read once). With a `device` (a
+    `cnncalc.core.device.Device`) the items also carry `DEVICE_METRICS`."""
     analysed, errors = [], []
     for v in variants:
         spec = (sources or {}).get(v.spec, v.spec)
@@ -84,11 +92,14 @@ def collect(variants: Sequence[Variant], batch: int = 1, dtype: str = "float32",
         if a.error is not None:
             errors.append(a.error)
             continue
-        analysed.append((v, a, metrics(a)))
+        values = metrics(a)
+        if device is not None:
+            values.update(device_metrics(a, device))
+        analysed.append((v, a, values))
     first = analysed[0][2] if analysed else {}
-    keys = [m.key for m in METRICS if m.kind in RATIO_KINDS]
+    keys = [m.key for m in METRICS + DEVICE_METRICS if m.kind in RATIO_KINDS and m.key in first]
     return Comparison([Item(v, a, values, {k: ratio(values[k], first[k]) for k in keys})
-                       for v, a, values in analysed], errors)
+                       for v, a, values in analysed], errors, device)
 
 
 def ratio(value: int, base: int) -> Optional[float]:
@@ -113,6 +124,21 @@ def metrics(a: Analysis) -> Dict[str, Any]:
         "weighted_layers": sum(1 for info in a.layers if info.layer.weighted),
         "nonlinearities": sum(1 for info in a.layers if info.layer.nonlinear),
     }
+
+
+def device_metrics(a: Analysis, device) -> Dict[str, Any]:
+    """`DEVICE_METRICS` of one complete analysis on `device`."""
+    from ..core.roofline import MEMORY, estimate
+
+    r = estimate(a, device)
+    return {"bytes_moved": r.traffic.bytes, "time": r.seconds,
+            "memory_bound_share": r.seconds_by_bound(MEMORY) / r.seconds if r.seconds else 0.0}
+
+
+def shown_metrics(comparison: "Comparison") -> Tuple[Metric, ...]:
+    """The metrics the items carry: `METRICS`, and `DEVICE_METRICS` when they were estimated on a device."""
+    items = comparison.items
+    return METRICS + (DEVICE_METRICS if items and "time" in items[0].values else ())
 
 
 def longest_path(a: Analysis, counts: Callable) -> int:

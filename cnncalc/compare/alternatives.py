@@ -56,9 +56,10 @@ def variants(size: int, channels: int, out: Optional[int] = None, input: int = 5
 
 
 def compare_kernels(size: int, channels: int, out: Optional[int] = None, input: int = 56, stride: int = 1,
-                    mid: Optional[int] = None, batch: int = 1, dtype: str = "float32") -> Comparison:
-    """The alternatives analysed; the first item is the single F×F conv, so ratios are to it."""
-    return collect(variants(size, channels, out, input, stride, mid), batch=batch, dtype=dtype)
+                    mid: Optional[int] = None, batch: int = 1, dtype: str = "float32", device=None) -> Comparison:
+    """The alternatives analysed (and estimated on `device`, if given); the first item is the single F×F conv, so
+    ratios are to it."""
+    return collect(variants(size, channels, out, input, stride, mid), batch=batch, dtype=dtype, device=device)
 
 
 def same_field(item: Item, base: Item) -> bool:
@@ -84,6 +85,10 @@ def claims(result: Comparison, size: int) -> List[str]:
         if r["params"] > 1 or r["macs"] > 1:
             notes.append(f"not cheaper: {item.label} has {percent(r['params'])} parameters and "
                          f"{percent(r['macs'])} MACs compared with one {size}×{size} conv")
+        if r.get("time") is not None and r["macs"] and r["time"] > 1.5 * r["macs"]:
+            notes.append(f"{item.label}: {percent(r['macs'])} MACs but {percent(r['time'])} estimated time on "
+                         f"{result.device.name}, {v['memory_bound_share']:.0%} of it memory-bound: it moves "
+                         f"{r['bytes_moved']:.2f}× the single conv's bytes")
         if spec == "dilated":
             notes.append(f"{item.label} reads 9 of the {size * size} positions of its {size}×{size} window per channel")
     return notes

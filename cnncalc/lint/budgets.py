@@ -164,3 +164,48 @@ class ParamMemoryBudget(Budget):
     def contributors(self, ctx):
         size = DTYPE_BYTES[ctx.analysis.dtype]
         return [(name, info, n * size) for name, info, n in super().contributors(ctx)]
+
+
+@register
+class LatencyBudget(Budget):
+    """The roofline time estimated on a device exceeds the `latency` budget (`--max-latency 20ms@raspberry-pi-5`).
+
+    Why: MACs are not time: memory-bound layers (depthwise convs, norms, activations) take longer than their MACs
+    suggest; the estimate is max(FLOPs / peak, bytes / bandwidth) per layer on the named device (README: Roofline).
+
+    Bad:
+        input: [512]
+        lint: {budgets: {latency: 10us@raspberry-pi-5}}
+        layers:
+          - dense: 256
+    Good:
+        input: [512]
+        lint: {budgets: {latency: 100us@raspberry-pi-5}}
+        layers:
+          - dense: 256
+    """
+
+    code, name, budget, label = "CNN306", "max-latency", "latency", "estimated time"
+    top_label = "slowest layers"
+
+    def check(self, ctx, opts):
+        from ..core.device import load_device
+        from ..core.roofline import estimate
+        from ..units import seconds as seconds_text
+
+        limit = ctx.settings.budgets.get(self.budget)
+        a = ctx.analysis
+        if limit is None or a.totals is None:
+            return
+        r = estimate(a, load_device(limit.device))
+        value = r.seconds
+        if value <= limit.seconds:
+            return
+        top = sorted(zip(a.layers, r.layers), key=lambda p: -p[1].seconds)[:TOP]
+        shares = ", ".join(f"{info.name} {seconds_text(t.seconds)} ({t.seconds / value:.0%}, {t.bound}-bound)"
+                           for info, t in top if t.seconds)
+        msg = (f"{self.label} on {r.device.name} {seconds_text(value)} exceeds the budget of "
+               f"{seconds_text(limit.seconds)}: {(value - limit.seconds) / limit.seconds:.0%} over "
+               f"({human(a.totals.flops)} FLOPs, {human_bytes(r.traffic.bytes)} moved at {a.dtype}); "
+               f"{self.top_label}: {shares}")
+        yield Finding(self.code, self.severity, msg, top[0][0].node.loc if top else a.network.input_loc)

@@ -44,6 +44,8 @@ class Limit:
     def parse(self, value: Any) -> int:
         """A limit as written ('25M', '512MiB'); a bad one is an `OptionError` naming this budget's flag."""
         try:
+            if self.kind == "latency":
+                return parse_latency(value)
             return parse_quantity(value, self.kind)
         except OptionError as e:
             raise OptionError(e.message, e.hint, option=self.flag) from None
@@ -56,7 +58,35 @@ BUDGETS: Dict[str, Limit] = {b.name: b for b in (
     Limit("flops", "flops", "count", "8G"),
     Limit("peak-memory", "peak_activation_bytes", "bytes", "512MiB"),
     Limit("param-memory", "param_bytes", "bytes", "100MiB"),
+    Limit("latency", "time", "latency", "20ms@raspberry-pi-5"),  # the roofline estimate on a device (CNN306)
 )}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency budget: at most `seconds` estimated on `device` (a bundled profile's name or a profile file)."""
+
+    seconds: float
+    device: str
+
+    def __str__(self) -> str:
+        return f"{self.seconds * 1e3:g}ms@{self.device}"
+
+
+_LATENCY = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(s|ms|us|µs|ns)\s*@\s*(\S+)\s*$")
+_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_latency(value: Any) -> Latency:
+    """'20ms@raspberry-pi-5' → Latency(0.02, 'raspberry-pi-5'); the device must exist (bundled or a file)."""
+    from ..core.device import load_device
+
+    m = _LATENCY.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise OptionError(f"expected a time and a device like 20ms@raspberry-pi-5 or 5ms@box.yaml, got {value!r}",
+                          hint="units: s, ms, us, ns; the device is a bundled profile's name or a profile file")
+    load_device(m.group(3))  # an unknown device is an error where the budget is written
+    return Latency(float(m.group(1)) * _SECONDS[m.group(2)], m.group(3))
 
 
 @dataclass(frozen=True)
@@ -158,7 +188,7 @@ def budget_value(key: str, value: Any, loc: Optional[Location], where: str) -> O
     if value is None:
         return None
     try:
-        return parse_quantity(value, BUDGETS[key].kind)
+        return BUDGETS[key].parse(value)
     except OptionError as e:
         raise SpecError(f"`{where}`: {e.message}", loc, e.hint) from None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import units
-from ..compare import BY_KEY, METRICS, RATIO_KINDS, Comparison, Item, Stage, setting_text
+from ..compare import BY_KEY, RATIO_KINDS, Comparison, Item, Stage, setting_text, shown_metrics
 from .data import SCHEMA_VERSION, receptive_field
 from .text import _axes_cell
 
@@ -35,6 +35,10 @@ def value_text(kind: str, value: Any) -> str:
         return units.human_bytes(value)
     if kind == "rf":
         return units.axes(value.size) + ("" if value.aligned else " †")
+    if kind == "seconds":
+        return units.seconds(value)
+    if kind == "share":
+        return f"{value:.0%}"
     return str(value) if kind == "layers" else units.human(value)
 
 
@@ -153,6 +157,10 @@ def comparison_dict(comparison: Comparison, stages: Optional[Sequence[Stage]] = 
             "values": {k: _json_value(k, v) for k, v in item.values.items()}, "ratios": item.ratios,
         } for item in items],
     }
+    if comparison.device is not None and first is not None:
+        d = comparison.device
+        data["device"] = {"name": d.name, "description": d.description, "file": d.file,
+                          "peak_flops": d.peak_for(first.dtype), "bandwidth_bytes": d.bandwidth.value}
     if stages is not None:
         data["stages"] = [{"name": s.name, "items": [None if r is None else {
             "output": list(r.output), "params": r.params, "macs": r.macs, "flops": r.flops, "layers": r.layers,
@@ -165,13 +173,14 @@ def render_csv(comparison: Comparison) -> str:
     """One row per item: its settings, every metric exactly, then each ratio to the first item."""
     items = comparison.items
     settings = list(dict.fromkeys(k for item in items for k in item.variant.settings if k != "input"))
-    ratio_keys = [m.key for m in METRICS if m.kind in RATIO_KINDS]
+    metrics = shown_metrics(comparison)
+    ratio_keys = [m.key for m in metrics if m.kind in RATIO_KINDS]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["label", "name", "input"] + settings + [m.key for m in METRICS] + [f"{k}_ratio" for k in ratio_keys])
+    writer.writerow(["label", "name", "input"] + settings + [m.key for m in metrics] + [f"{k}_ratio" for k in ratio_keys])
     for item in items:
         values = []
-        for m in METRICS:
+        for m in metrics:
             v = item.values[m.key]
             if m.kind == "shape":
                 v = "x".join(map(str, v))

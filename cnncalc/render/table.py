@@ -1,7 +1,7 @@
 """The terminal view: a rich table of rows and a totals panel."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from rich.console import Console, ConsoleOptions, Group
 from rich.measure import Measurement
@@ -14,17 +14,21 @@ from rich.text import Span, Text
 from ..core.analysis import Analysis
 from .. import units
 
-OPTIONAL_COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
+OPTIONAL_COLUMNS = ("flops", "buffers", "memory", "stride", "inputs", "read", "written", "intensity", "time", "bound")
 
 
-def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[str] = (), width: int = 140):
-    """A renderable: title, the per-layer table, notes, then the totals panel (none for a partial analysis)."""
+def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[str] = (), width: int = 140,
+                  extra_cells: Optional[Dict[str, Sequence[Cell]]] = None):
+    """A renderable: title, the per-layer table, notes, then the totals panel (none for a partial analysis).
+
+    `extra_cells` gives the cells of columns computed elsewhere (traffic and time: cnncalc.render.roofline), one per
+    row of `a.rows(depth)`."""
     extra = [c for c in OPTIONAL_COLUMNS if c in columns]
     heads = ["Layer", "Type", "Output", "Params", "MACs"] + [_EXTRA_HEADS[c] for c in extra] + ["RF"]
     left = {0, 1} | ({heads.index("Inputs")} if "inputs" in extra else set())
     by_name = {info.name: info for info in a.layers}
     rows: List[List[Cell]] = []
-    for r in a.rows(depth):
+    for k, r in enumerate(a.rows(depth)):
         name: Cell = "  " * r.level + r.name
         if r.layers > 1:
             name = Text(name).append(f" ({r.layers} layers)", style="dim")
@@ -44,6 +48,8 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
             elif c == "inputs":
                 info = by_name.get(r.name)
                 cells.append(", ".join(info.inputs) if info else "")
+            else:  # a column computed elsewhere; blank where it could not be (a partial analysis)
+                cells.append(extra_cells[c][k] if extra_cells and c in extra_cells else "")
         rf = r.receptive_field
         cells.append(units.axes(rf.size) + ("" if rf.aligned else " †"))
         rows.append(cells)
@@ -61,7 +67,8 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
     return Group(*parts)
 
 
-_EXTRA_HEADS = {"flops": "FLOPs", "buffers": "Buffers", "memory": "Act. mem", "stride": "RF stride", "inputs": "Inputs"}
+_EXTRA_HEADS = {"flops": "FLOPs", "buffers": "Buffers", "memory": "Act. mem", "stride": "RF stride", "inputs": "Inputs",
+                "read": "Read", "written": "Written", "intensity": "FLOP/B", "time": "Est. time", "bound": "Bound"}
 
 
 Cell = Union[str, Text]  # a Text only where part of the cell is styled
