@@ -35,3 +35,13 @@ def read(path: str, filename: Optional[str] = None, **options):
         return importlib.import_module(f"{__name__}.{module}").read(str(p), name, **options)
     except OSError as e:
         raise SpecError(f"cannot read {path}: {e.strerror}") from None
+
+
+def spec_text(path: str, filename: Optional[str] = None, fold: bool = True, **options) -> str:
+    """The YAML spec `cnncalc import` writes for a model file: folded into blocks and repeats (or flat), with a
+    header naming the source and what was folded."""
+    from .emit import emit
+    from .fold import fold as folded, unfolded
+
+    imported = read(path, filename, **options)
+    return emit(folded(imported) if fold else unfolded(imported))
