@@ -88,7 +88,7 @@ def fold(imp: Imported) -> Folded:
     ops = [Op(o.name, o.type, _without_defaults(o), o.inputs, o.loc, o.scope) for o in imp.ops]
     items = structure(ops, INPUT)
     blocks: List[Block] = []
-    items = find_blocks(items, blocks, any(o.scope for o in ops))
+    items = find_blocks(items, blocks, any(len(o.scope) > 1 for o in ops))  # one level is no module hierarchy
     items, repeats = find_repeats(items)
     return Folded(imp, items, blocks, repeats)
 
@@ -223,7 +223,7 @@ def find_blocks(items: list, blocks: List[Block], scoped: bool) -> list:
             c = _common(*scopes[i:j])
             return bool(c) and (i == 0 or scopes[i - 1][:len(c)] != c) and (j == n or scopes[j][:len(c)] != c)
 
-        best, best_saving = None, 0
+        best, best_saving = None, (0, False)
         for length in range(1, min(MAX_PATTERN, n // 2) + 1):
             starts: Dict[tuple, List[int]] = {}
             for i in range(n - length + 1):
@@ -239,8 +239,9 @@ def find_blocks(items: list, blocks: List[Block], scoped: bool) -> list:
                         uses.append(i)
                         end = i + length
                 rows = _rows(items[uses[0]:uses[0] + length])
-                saving = (len(uses) - 1) * rows - 2
-                if len(uses) >= 2 and rows >= 2 and saving > best_saving:
+                # a container first reads better (a residual and its relu, not a relu and the next residual)
+                saving = ((len(uses) - 1) * rows - 2, not isinstance(items[uses[0]], Layer))
+                if len(uses) >= 2 and rows >= 2 and saving[0] > 0 and saving > best_saving:
                     best, best_saving = (uses, length), saving
         if best is None:
             return items
