@@ -70,6 +70,10 @@ def test_caffe_counts_by_hand():
 BAD = {
     "unknown.cfg": ("[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=4\n\n[reorg]\nstride=2\n",
                     "unknown.cfg:9:1: error: unknown Darknet section [reorg]"),
+    "twonets.cfg": ("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\n[net]\n",
+                    "twonets.cfg:7:1: error: a second [net] section; a cfg has one, first"),
+    "mish.cfg": ("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\nactivation=mish\n",
+                 "mish.cfg:7:12: error: [convolutional]: Darknet activation 'mish' has no cnncalc layer"),
     "nonet.cfg": ("[convolutional]\nfilters=4\n", "nonet.cfg:1:1: error: a Darknet cfg starts with a [net] section"),
     "badvalue.cfg": ("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=four\n",
                      "badvalue.cfg:6:9: error: [convolutional]: `filters` must be int, got 'four'"),

@@ -85,6 +85,8 @@ def convert(sections: List[Tuple[str, Fields]], name: str) -> Imported:
            "the rest after; yolo/region heads are counted as identity")
     outputs: List[str] = []  # Darknet layer index → the op that holds its output
     for index, (kind, f) in enumerate(sections[1:]):
+        if _CANONICAL.get(kind, kind) == "net":
+            raise SpecError("a second [net] section; a cfg has one, first", f.loc)
         for key in UNSUPPORTED.get(_CANONICAL.get(kind, kind), ()):
             if key in f.values and f.get(key) not in ("0", "1" if key == "dilation" else "0"):
                 raise SpecError(f"{f.what}: `{key}` is not something cnncalc can count", f.where(key),
