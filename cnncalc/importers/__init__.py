@@ -14,7 +14,9 @@ from typing import Optional
 from ..errors import SpecError
 
 # file suffix → the reader module; the one table `cnncalc.core.load` and `cnncalc import` dispatch on
-SUFFIXES = {".cfg": "darknet", ".prototxt": "caffe", ".onnx": "onnx"}
+SUFFIXES = {".cfg": "darknet", ".prototxt": "caffe", ".onnx": "onnx", ".keras": "keras"}
+# a JSON file is a YAML spec to every command (JSON is YAML); `cnncalc import` reads one as a Keras config
+IMPORT_ONLY = {".json": "keras"}
 
 
 def format_of(path: str) -> Optional[str]:
@@ -24,7 +26,7 @@ def format_of(path: str) -> Optional[str]:
 
 def read(path: str, filename: Optional[str] = None, **options):
     """Read a model file into the neutral form (`ir.Imported`); `filename` is the name errors show."""
-    module = format_of(path)
+    module = format_of(path) or IMPORT_ONLY.get(Path(str(path)).suffix.lower())
     if module is None:
         raise SpecError(f"cnncalc cannot import {path}: its suffix is none of {', '.join(SUFFIXES)}")
     name = filename or str(path)
