@@ -106,3 +106,30 @@ def test_a_keras_file_that_is_no_zip(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = cli("summary", "m.keras")
     assert result.exit_code == 2 and result.stderr.startswith("m.keras:1:1: error: not a valid .keras file")
+
+
+@pytest.mark.parametrize("application", ["ResNet50", "MobileNetV2"])
+def test_keras_applications_count_what_keras_counts(tmp_path, application):
+    # Keras 3 on the torch backend builds the application (weights=None); its own weights lists are the reference
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("Keras runs on another backend here")
+    model = getattr(keras.applications, application)(weights=None)
+    path = tmp_path / f"{application}.keras"
+    model.save(path)
+    a = cnncalc.load(str(path)).analyze()
+    assert a.error is None, a.error.format()
+    assert a.totals.params == sum(int(w.numpy().size) for w in model.trainable_weights)
+    assert a.totals.buffers == sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    rows = {r.name: r.output for r in a.layers}
+    compared = 0
+    for keras_layer in model.layers:  # every layer that is a row: its output, channels last → first
+        shape = tuple(keras_layer.output.shape[1:])
+        if keras_layer.name in rows and not type(keras_layer).__name__.startswith("Global"):  # [C] vs [C, 1, 1]
+            assert rows[keras_layer.name] == (shape[-1], *shape[:-1]), keras_layer.name
+            compared += 1
+    assert compared > 100
+    assert len(spec_text(str(path)).splitlines()) < 120  # folded: blocks and repeats

@@ -116,6 +116,8 @@ def _items(items: list, indent: int, names: Optional[_BlockNames]) -> List[str]:
                     args, _ = names.layer(op)
                 if "name" in entry:
                     entry["name"] = unique(entry["name"])
+                if op is item.ops[-1] and meta:  # the next flat segment reads this one's output by id
+                    entry.update(meta)
                 out.append(pad + "- " + _entry(kind, args, entry))
         elif isinstance(item, Call):
             name = unique(item.name)
