@@ -123,3 +123,15 @@ def test_commands_take_the_files_directly(cli):
     assert cli("diagram", proto, "--format", "mermaid").exit_code == 0
     summary = cli("summary", cfg, "--input", "3,64,64", "--format", "json")
     assert summary.exit_code == 0 and '"input": [\n    3,\n    64,\n    64\n  ]' in summary.stdout
+
+
+def test_lint_finds_model_files_in_a_directory(cli, tmp_path):
+    import shutil
+
+    shutil.copy(DATA / "tiny.cfg", tmp_path / "tiny.cfg")
+    shutil.copy(DATA / "tiny.prototxt", tmp_path / "net.prototxt")
+    (tmp_path / "notes.txt").write_text("not a model")
+    result = cli("lint", str(tmp_path), "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    files = {f["file"] for f in __import__("json").loads(result.stdout)}
+    assert files == {str(tmp_path / "tiny.cfg"), str(tmp_path / "net.prototxt")}
