@@ -88,7 +88,8 @@ def convert(sections: List[Tuple[str, Fields]], name: str) -> Imported:
         if _CANONICAL.get(kind, kind) == "net":
             raise SpecError("a second [net] section; a cfg has one, first", f.loc)
         for key in UNSUPPORTED.get(_CANONICAL.get(kind, kind), ()):
-            if key in f.values and f.get(key) not in ("0", "1" if key == "dilation" else "0"):
+            harmless = "1" if key == "dilation" else "0"  # the value that means the setting is off
+            if key in f.values and str(f.get(key)).strip() != harmless:
                 raise SpecError(f"{f.what}: `{key}` is not something cnncalc can count", f.where(key),
                                 hint="cnncalc has no layer for it; remove it or file an issue")
         prev = outputs[-1] if outputs else INPUT

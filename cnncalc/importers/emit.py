@@ -98,12 +98,9 @@ def _items(items: list, indent: int, names: Optional[_BlockNames]) -> List[str]:
                     out.append(inner + f"merge: {item.merge.type}")
             else:
                 out.append(inner + "branches:")
-                for branch in item.branches:
+                for branch in item.branches:  # a list of lists: `- - conv: …`, or `- []` for the identity
                     sub = _items(branch, indent + 8, names)
-                    out += [inner + "  - " + sub[0].lstrip()[2:] if False else inner + "  -"] if sub else [inner + "  - []"]
-                    if sub:
-                        out[-1] = inner + "  - " + sub[0].strip()
-                        out += sub[1:]
+                    out += [inner + "  - " + sub[0].strip(), *sub[1:]] if sub else [inner + "  - []"]
                 if item.merge.type != "concat":
                     out.append(inner + f"merge: {item.merge.type}")
             if in_block:

@@ -150,7 +150,8 @@ class Fields:
         if key not in self.values:
             return default
         value, loc = self.values[key][-1]
-        return convert(value, kind or type(default) if default is not None else None, key, loc, self.what)
+        kind = kind or (type(default) if default is not None else None)
+        return convert(value, kind, key, loc, self.what)
 
     def ints(self, key: str) -> List[int]:
         return [convert(v, int, key, loc, self.what) for v, loc in self.values.get(key, [])]
