@@ -53,6 +53,8 @@ def scratch(tmp_path_factory):
     (folder / "models").mkdir()
     (folder / "models" / "net.yaml").write_text(SPEC, encoding="utf-8")
     (folder / "specs").symlink_to(ROOT / "cnncalc" / "specs")
+    for name in ("tiny.cfg", "tiny.prototxt", "residual.cfg"):  # the importers' section reads model files
+        shutil.copy(ROOT / "tests" / "data" / "import" / name, folder / name)
     save_weights(folder / "trained.npz", init_weights(cnncalc.load(SPEC), seed=3))
     return folder
 

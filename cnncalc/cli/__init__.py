@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import keyword
 import sys
 import traceback
 
@@ -29,6 +30,7 @@ COMMANDS = {
     "rules": ("rules", "List the lint rules, or explain one with examples."),
     "verify": ("verify", "Run the network in NumPy; check every shape and count."),
     "calibrate": ("calibrate", "Measure this machine's FLOP/s and bandwidth as a --device profile."),
+    "import": ("import_", "Write an editable spec for an ONNX, Darknet or Caffe model file."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 
@@ -42,7 +44,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        command = getattr(importlib.import_module(f"{__name__}.{name}"), COMMANDS[name][0])
+        module = name + "_" if keyword.iskeyword(name) else name  # `import` lives in import_.py
+        command = getattr(importlib.import_module(f"{__name__}.{module}"), COMMANDS[name][0])
         if not getattr(command.callback, "reported", False):
             command.callback = reported(command.callback)
         return command

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 import click
 
 from ..errors import OptionError, SpecError
+from ..importers import SUFFIXES
 from .options import Failure, load_network, spec_options
 
 _SPEC_LIKE = re.compile(r"^layers\s*:", re.M)  # a top-level `layers:` key: what tells a spec from other YAML
@@ -109,7 +110,8 @@ def spec_paths(args) -> List[str]:
     """Spec arguments with directories and globs expanded to the YAML specs they hold (sorted; hidden files skipped).
 
     A directory or glob yields the *.yaml/*.yml files with a top-level `layers:` key (other YAML — CI
-    workflows, configs — is left alone); a file named explicitly is always linted.
+    workflows, configs — is left alone) and the model files cnncalc imports (.onnx, .cfg, .prototxt, .keras);
+    a file named explicitly is always linted.
     """
     out: List[str] = []
     for arg in args:
@@ -123,7 +125,8 @@ def spec_paths(args) -> List[str]:
         else:
             out.append(arg)  # a zoo name, or a missing file reported by the loader
             continue
-        found = sorted(str(p) for p in candidates if p.suffix in (".yaml", ".yml") and p.is_file() and _is_spec(p))
+        found = sorted(str(p) for p in candidates if p.is_file() and (p.suffix in (".yaml", ".yml") and _is_spec(p)
+                                                                       or p.suffix.lower() in SUFFIXES))
         if not found:
             raise Failure(f"error: no specs (*.yaml or *.yml with `layers:`) in {arg}", 2)
         out += found

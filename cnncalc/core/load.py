@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ..errors import Location, SpecError
+from ..importers import format_of
 from ..spec import zoo
 from ..spec.expand import expand
 from ..spec.options import resolve_input
@@ -55,13 +56,22 @@ def read_stdin(name: str) -> str:
 
 def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = None,
          input: Optional[Sequence[int]] = None, filename: Optional[str] = None) -> Network:
-    """Load a spec from a path, a zoo name, YAML text ('-': standard input), and expand it into a `Network`.
+    """Load a spec from a path, a zoo name, YAML text ('-': standard input), or a model file that `cnncalc.importers`
+    reads (.onnx, .cfg, .prototxt), and expand it into a `Network`.
 
     `vars` overrides the spec's variables (like `--set`); `input` its input shape (like `--input`): a full shape,
     or one number that sets every spatial size and keeps the channels.
     """
-    source = spec if isinstance(spec, Source) else open_spec(spec, filename)
-    graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
+    if isinstance(spec, (str, Path)) and "\n" not in str(spec) and format_of(str(spec)):  # an ONNX, Darknet or Caffe file: imported first
+        from ..importers import read
+        from ..importers.ir import spec_node
+
+        imported = read(str(spec), filename, input=input)  # ONNX with dynamic sizes needs it
+        graph = expand(spec_node(imported), imported.source, dict(vars or {}))
+        source = Source(imported.source, "")
+    else:
+        source = spec if isinstance(spec, Source) else open_spec(spec, filename)
+        graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
     net = Network.of(graph)
     if source.network_name:
         net = replace(net, name=source.network_name)

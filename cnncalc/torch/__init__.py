@@ -16,7 +16,7 @@ INSTALL_HINT = "pip install 'cnncalc[torch]'"
 _LAZY = {"build": "graph", "Graph": "graph", "to_state_dict": "graph", "from_state_dict": "graph",
          "module_paths": "graph", "segment": "graph", "BN_COUNTER": "graph",
          "Call": "calls", "CALLS": "calls", "module_call": "calls", "UnsupportedError": "calls",
-         "HELPERS": "modules", "HELPER_NAMES": "modules"}
+         "HELPERS": "modules", "HELPER_NAMES": "modules", "to_spec": "trace", "to_imported": "trace"}
 
 __all__ = ["INSTALL_HINT", *_LAZY]
 
