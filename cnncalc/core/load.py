@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -61,11 +62,12 @@ def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = Non
     or one number that sets every spatial size and keeps the channels.
     """
     source = spec if isinstance(spec, Source) else open_spec(spec, filename)
-    graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
+    shape = None
+    if input is not None:  # resolved against the spec's own input during expansion: layers may read it (`in`)
+        given = tuple(input)
+        shape = partial(resolve_input, given, label=f"input {','.join(map(str, given))}")
+    graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})}, shape)
     net = Network.of(graph)
     if source.network_name:
         net = replace(net, name=source.network_name)
-    if input is not None:
-        given = tuple(input)
-        net = net.with_input(resolve_input(given, net.input, f"input {','.join(map(str, given))}"))
     return net

@@ -128,8 +128,9 @@ def auto_name(kind: str, n: int) -> str:
     return f"{kind}_{n}" if kind[-1:].isdigit() else f"{kind}{n}"
 
 
-def expand(root: Node, filename: str, overrides: Dict[str, Any], input: Optional[Tuple[int, ...]] = None) -> Graph:
-    """The graph of a parsed spec with `vars` overridden; `input` (a full shape) replaces the spec's input."""
+def expand(root: Node, filename: str, overrides: Dict[str, Any], input=None) -> Graph:
+    """The graph of a parsed spec with `vars` overridden. `input` replaces the spec's input: a full shape, or a
+    function of the spec's own shape (so `--input 160` is resolved against it before any layer reads `in`)."""
     return _Expander(root, filename).run(overrides, input)
 
 
@@ -147,7 +148,7 @@ class _Expander:
         self.read_input = False  # did any expression read `in`? then the graph depends on the input shape
 
     # -- top level --------------------------------------------------------------------------------
-    def run(self, overrides: Dict[str, Any], input: Optional[Tuple[int, ...]] = None) -> Graph:
+    def run(self, overrides: Dict[str, Any], input=None) -> Graph:
         root = self.root
         for key in root.value:
             if key not in TOP_KEYS:
@@ -161,7 +162,10 @@ class _Expander:
         shape = self.value(root.value["input"], self.env)
         shape = tuple(shape) if isinstance(shape, list) else (shape,)
         check_input(shape, root.value["input"].loc)
-        self.input = shape = tuple(input) if input is not None else shape
+        if input is not None:
+            shape = tuple(input(shape) if callable(input) else input)
+            check_input(shape, root.value["input"].loc)
+        self.input = shape
         name = self.value(root.value["name"], self.env) if "name" in root.value else None
         env = {**self.env, INPUT_VAR: self.input_record(INPUT, root.value["input"].loc)}
         out = self.sequence(root.value["layers"], _Ctx(env, _Scope()), INPUT)
