@@ -219,7 +219,7 @@ layers:
     assert [i.name for i in a.layers] == ["residual1.body.relu1"]
     err = error_of("input: [4, 8]\nlayers:\n  - residual: {if: 1, body: [relu]}\n")
     assert err.format() == ("<string>:3:20: error: `if` must be true or false, got 1\n"
-                            "  hint: e.g. `when: $bn` or `when: '${depth > 18}'`")
+                            "  hint: e.g. `if: $bn` or `if: '${depth > 18}'`")
 
 
 # --- meta keys inside structures, one-value shorthand, groups --------------------------------------------

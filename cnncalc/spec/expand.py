@@ -359,7 +359,7 @@ class _Expander:
     def flag(self, node: Node, key: str, ctx: _Ctx) -> bool:
         value = self.value(node, ctx.env)
         if not isinstance(value, bool):
-            raise SpecError(f"`{key}` must be true or false, got {shown(value)}", node.loc, hint="e.g. `when: $bn` or `when: '${depth > 18}'`")
+            raise SpecError(f"`{key}` must be true or false, got {shown(value)}", node.loc, hint=f"e.g. `{key}: $bn` or `{key}: '${{depth > 18}}'`")
         return value
 
     def meta_str(self, meta: Dict[str, Node], key: str, ctx: _Ctx, pattern) -> Optional[str]:
