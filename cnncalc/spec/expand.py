@@ -301,7 +301,7 @@ class _Expander:
             raise SpecError(f"expanding the spec takes more than {MAX_STEPS:,} steps", loc,
                             hint="repeats nested inside repeats multiply; even iterations that make no layers count")
 
-    def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Tuple[Location, bool]]) -> Ref:
+    def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Tuple[_Entry, bool]]) -> Ref:
         kind, meta = e.kind, e.meta
         self.step(e.loc)
         if kind not in REGISTRY and kind not in self.blocks and kind not in STRUCTURES:
@@ -314,7 +314,7 @@ class _Expander:
         segment = given or auto_name(kind, counts[kind])
         if segment in names:
             self.name_clash(segment, names[segment], meta.get("name", e.node).loc, given is not None, kind)
-        names[segment] = (meta["name"].loc if given else e.loc, given is not None)
+        names[segment] = (e, given is not None)  # a location is built only for an error
         full = ctx.prefix + segment
         src = self.sources(meta.get("from"), ctx)
         if meta:
@@ -342,11 +342,12 @@ class _Expander:
             ctx.scope.ids[ident] = (out, meta["id"].loc)
         return out
 
-    def name_clash(self, segment: str, first: Tuple[Location, bool], loc: Location, explicit: bool, kind: str) -> None:
+    def name_clash(self, segment: str, first: Tuple[_Entry, bool], loc: Location, explicit: bool, kind: str) -> None:
         """Two entries of one list would get the same row name. Refused rather than renamed: a row name is also a
         weight key and a torch module path, so a silent `_2` would move weights without anyone asking. The error
         points at the `name:` that causes the clash, wherever it is."""
-        first_loc, first_explicit = first
+        entry, first_explicit = first
+        first_loc = entry.meta["name"].loc if first_explicit else entry.loc
         if explicit == first_explicit:
             hint = None if explicit else "give one of them a `name:`"
             word = "name" if explicit else "automatic name"

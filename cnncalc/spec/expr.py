@@ -260,10 +260,8 @@ class _Parser:
     def postfix(self):
         """postfix := primary ('[' expr ']' | '.' NAME)*; each item or field read is one level deeper."""
         node, levels = self.primary(), 0
-        while True:
-            tok = self.accept("[") or self.accept(".")
-            if tok is None:
-                break
+        while self.peek()[1] in ("[", ".") and self.peek()[0] == "op":  # one look per primary: parsing is hot
+            tok = self.take()
             self.deeper()
             levels += 1
             if tok[1] == "[":
@@ -429,6 +427,8 @@ def _lookup(name: str, variables: Mapping[str, object], pos: int, record: bool =
     """A variable's value, or an ExprError with a did-you-mean hint. A record is only read through its fields."""
     if name in variables:
         value = variables[name]
+        if not isinstance(value, (Lazy, Record)):  # the usual case, with one check
+            return value
         if isinstance(value, Lazy):
             try:
                 value = value.get()
