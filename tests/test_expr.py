@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cnncalc.spec import expr as expr_module
-from cnncalc.spec.expr import ExprError, evaluate, has_reference, substitute
+from cnncalc.spec.expr import ExprError, Lazy, Record, evaluate, has_reference, substitute
 
 
 def error_of(fn, *args) -> ExprError:
@@ -84,6 +84,16 @@ def test_precedence_and_semantics(source, expected):
     ("len([1, 2, 3])", 3),            # Python: len of a list
     ("len('abc')", 3),                # Python: len of a str
     ("max(1, 2,)", 2),                # Python: trailing comma in a call
+    ("log(8, 2)", 3.0),               # Python: math.log(8, 2) == 3.0 exactly
+    ("log(1)", 0.0),                  # ln 1 = 0
+    ("exp(0)", 1.0),                  # e**0 = 1
+    ("sqrt(16)", 4.0),                # Python: math.sqrt(16) -> float
+    ("sqrt(2) ** 2 > 1.99", True),    # 2.0000000000000004
+    ("[10, 20, 30][1]", 20),          # Python: list indexing
+    ("[10, 20, 30][-1]", 30),         # Python: negative index from the end
+    ("'abc'[2]", "c"),                # Python: string indexing
+    ("[[1, 2], [3, 4]][1][0]", 3),    # Python: nested lists
+    ("2 * [1, 4][1] ** 2", 32),       # Python: indexing binds tighter than ** and *
 ])
 def test_functions(source, expected):
     result = evaluate(source, {})
@@ -217,8 +227,8 @@ def test_strings_without_reference_pass_through(text):
     (evaluate, "max + 1", {}, "undefined variable 'max'", 0, "'max' is a function: call it as max(...)"),
     # unknown functions
     (evaluate, "1 + mx(1, 2)", {}, "unknown function 'mx'", 4, "did you mean 'max'?"),
-    (evaluate, "sqrt(4)", {}, "unknown function 'sqrt'", 0,
-     "available functions: abs, ceil, float, floor, int, len, max, min, round"),
+    (evaluate, "cbrt(4)", {}, "unknown function 'cbrt'", 0,
+     "available functions: abs, ceil, exp, float, floor, int, len, log, max, min, round, sqrt"),
     # syntax
     (evaluate, "(1 + 2", {}, "expected ')'", 6, None),
     (evaluate, "max(1 2)", {}, "expected ')'", 6, None),
@@ -226,7 +236,28 @@ def test_strings_without_reference_pass_through(text):
     (evaluate, "1 if x", {}, "expected 'else'", 6, None),
     (evaluate, "2 @ 3", {}, "unexpected character '@'", 2, None),
     (evaluate, "a = 1", {}, "unexpected character '='", 2, "use '==' to compare"),
-    (evaluate, "x.y", {}, "unexpected character '.'", 1, "attribute access is not supported"),
+    (evaluate, "x.y", {"x": [1]}, "'.y' reads a field of a record, and this is a list", 2,
+     "the only record is `in`, the input's shape: in.channels, in.size, in.shape"),
+    (evaluate, "x.", {"x": [1]}, "expected a field name after '.'", 2, None),
+    # list indexing: Python's rules, errors at the index (or at '[' when the value cannot be indexed)
+    (evaluate, "w[3]", {"w": [1, 2, 3]}, "index 3 is out of range for a list of 3 items", 2,
+     "indices run from 0 to 2 (or -3 to -1 from the end)"),
+    (evaluate, "w[-4]", {"w": [1, 2, 3]}, "index -4 is out of range for a list of 3 items", 2,
+     "indices run from 0 to 2 (or -3 to -1 from the end)"),
+    (evaluate, "[][0]", {}, "index 0 is out of range for a list of 0 items", 3, None),
+    (evaluate, "w[1.0]", {"w": [1, 2]}, "an index is an integer, got float", 2, "use int(...) or // to make one"),
+    (evaluate, "w[true]", {"w": [1, 2]}, "an index is an integer, got bool", 2, "use int(...) or // to make one"),
+    (evaluate, "1 + x[0]", {"x": 5}, "only lists and strings can be indexed, not int", 5, None),
+    (evaluate, "w[0", {"w": [1]}, "expected ']'", 3, None),
+    # log, exp, sqrt: math's domain errors and overflow become located errors, never NaN or inf
+    (evaluate, "1 + log(0)", {}, "log(0) is undefined", 4, "log() needs a positive number (and a positive base other than 1)"),
+    (evaluate, "log(8, 1)", {}, "log(8, 1) is undefined", 0, "log() needs a positive number (and a positive base other than 1)"),
+    (evaluate, "log(-1.5)", {}, "log(-1.5) is undefined", 0, "log() needs a positive number (and a positive base other than 1)"),
+    (evaluate, "sqrt(-1)", {}, "sqrt(-1) is undefined", 0, "sqrt() needs a number of at least 0"),
+    (evaluate, "exp(1000)", {}, "value too large", 0, "floats must stay finite"),
+    (evaluate, "log(x)", {"x": float("inf")}, "log() expects a finite number, got inf", 4, None),
+    (evaluate, "sqrt([4])", {}, "sqrt() expects a number, got list", 5, None),
+    (evaluate, "log(1, 2, 3)", {}, "log() takes 1 or 2 arguments (3 given)", 0, None),
     (evaluate, "1 + }", {}, "unexpected character '}'", 4, None),
     (evaluate, "1 +", {}, "expected an expression", 3, None),
     (evaluate, "", {}, "expected an expression", 0, None),
@@ -315,6 +346,8 @@ def test_values_at_the_bounds_are_allowed():
     ("2**" * 51 + "2", 151),
     ("not " * 51 + "1", 200),
     ("[" * 52 + "]" * 52, 50),             # the innermost [] holds no expression
+    ("x" + "[0]" * 50, 148),               # each index is a level (a long chain cannot exhaust the stack),
+    ("x[" * 26 + "0" + "]" * 26, 51),      # and the expression inside the brackets another
     ("max(1, " * 51 + "1" + ")" * 51, 353),
     ("1 if 0 else " * 51 + "1", 607),
 ])
@@ -330,6 +363,7 @@ def test_nesting_at_the_bound_is_allowed():
     for _ in range(49):
         nested = [nested]
     assert evaluate("[" * 50 + "]" * 50, {}) == nested
+    assert evaluate("x" + "[0]" * 49, {"x": nested}) == [] and evaluate("x[" * 25 + "0" + "]" * 25, {"x": [0]}) == 0
 
 
 def test_long_source():
@@ -340,6 +374,41 @@ def test_long_source():
     assert (err.message, err.offset) == ("expression longer than 1000 characters", 3)
     assert evaluate("1" + " + 1" * 249, {}) == 250  # 997 characters is fine
     assert substitute("a" * 5000 + "$$", {}) == "a" * 5000 + "$"  # literal text is not limited
+
+
+def test_indexing_with_a_repeat_variable():
+    # the per-stage table of MobileNet v2 (Sandler et al. 2018, Table 2): widths read by the stage index
+    env = {"c": [16, 24, 32, 64, 96, 160, 320], "i": 3}
+    assert evaluate("c[i]", env) == 64 and substitute("${c[i + 1] * 2}", env) == 192
+    assert substitute("stage${i}_${c[i]}", env) == "stage3_64"
+
+
+def test_regnet_widths_from_a_log():
+    # RegNetX-400MF (Radosavovic et al. 2020, eq. 2-3): w0 = 24, wa = 24.48, wm = 2.54; block j's width
+    # u_j = w0 + wa·j, s_j = round(log(u_j / w0) / log(wm)), w_j = round(w0 · wm**s_j / 8) · 8.
+    # j = 0: u = 24, s = 0, w = 24; j = 1: u = 48.48, ln 2.02 / ln 2.54 = 0.7031 / 0.9322 = 0.754 → s = 1,
+    # 24·2.54 = 60.96, / 8 = 7.62 → 8 → 64
+    env = {"w0": 24, "wa": 24.48, "wm": 2.54}
+    width = "round(w0 * wm ** round(log((w0 + wa * j) / w0) / log(wm)) / 8) * 8"
+    assert [evaluate(width, {**env, "j": j}) for j in (0, 1)] == [24, 64]
+
+
+def test_records_are_read_through_their_fields_only():
+    shape = Record("in", {"channels": 3, "size": [8, 6], "shape": [3, 8, 6]})
+    calls = []
+    env = {"in": Lazy(lambda: calls.append(1) or shape)}
+    assert evaluate("in.channels * in.size[0] * in.size[1]", env) == 144  # 3·8·6
+    assert calls == [1]  # computed once, on first use
+    assert substitute("${in.shape}", env) == [3, 8, 6]
+    for text, message, offset in [("${in}", "'in' is a record: read one of its fields (in.channels, in.size, in.shape)", 2),
+                                  ("$in.channels", "'in' is a record: read one of its fields (in.channels, in.size, in.shape)", 1),
+                                  ("${in.chanels}", "'in' has no field 'chanels'", 5)]:
+        err = error_of(substitute, text, env)
+        assert (err.message, err.offset) == (message, offset)
+    assert error_of(substitute, "$in", env).hint == "write '${in.channels}', with braces"
+    env["in"] = Lazy(lambda: (_ for _ in ()).throw(ExprError("shape unknown here", 99, "why")))
+    err = error_of(evaluate, "1 + in.channels", env)
+    assert (err.message, err.offset, err.hint) == ("shape unknown here", 4, "why")  # placed at the name
 
 
 def test_no_eval_compile_or_attribute_access_in_library():

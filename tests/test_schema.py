@@ -66,6 +66,10 @@ layers:
   - parallel: {branches: [{name: left, layers: [relu]}, [identity]], merge: add}
     trainable: false
   - add: {from: [c, input]}
+  - residual: {body: [relu], merge: concat, order: [input, body], if: '${in.channels == 8}', when: true}
+  - group: [relu, bn]
+    name: head
+  - group: {name: tail, layers: [relu]}
 """))
 
 

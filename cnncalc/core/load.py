@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -62,20 +63,21 @@ def load(spec: Union[str, Path, Source], vars: Optional[Mapping[str, Any]] = Non
     `vars` overrides the spec's variables (like `--set`); `input` its input shape (like `--input`): a full shape,
     or one number that sets every spatial size and keeps the channels.
     """
+    shape = None
+    if input is not None:  # resolved against the spec's own input during expansion: layers may read it (`in`)
+        given = tuple(input)
+        shape = partial(resolve_input, given, label=f"input {','.join(map(str, given))}")
     if isinstance(spec, (str, Path)) and "\n" not in str(spec) and format_of(str(spec)):  # an ONNX, Darknet or Caffe file: imported first
         from ..importers import read
         from ..importers.ir import spec_node
 
         imported = read(str(spec), filename, input=input)  # ONNX with dynamic sizes needs it
-        graph = expand(spec_node(imported), imported.source, dict(vars or {}))
+        graph = expand(spec_node(imported), imported.source, dict(vars or {}), shape)
         source = Source(imported.source, "")
     else:
         source = spec if isinstance(spec, Source) else open_spec(spec, filename)
-        graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})})
+        graph = expand(parse_yaml(source.text, source.name), source.name, {**source.vars, **(vars or {})}, shape)
     net = Network.of(graph)
     if source.network_name:
         net = replace(net, name=source.network_name)
-    if input is not None:
-        given = tuple(input)
-        net = net.with_input(resolve_input(given, net.input, f"input {','.join(map(str, given))}"))
     return net

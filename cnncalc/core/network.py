@@ -22,7 +22,7 @@ class Network(Graph):
     def of(cls, graph: Graph) -> "Network":
         """The network of an expanded graph."""
         return cls(graph.name, graph.source, graph.input, graph.input_loc, graph.nodes, graph.output, graph.groups,
-                   graph.vars, graph.lint, graph.description)
+                   graph.vars, graph.lint, graph.description, graph.rebuild)
 
     def analyze(self, batch: int = 1, dtype: str = "float32", input: Optional[Sequence[int]] = None):
         """Shapes, parameters, MACs, FLOPs, memory and receptive fields of every layer: an `Analysis`."""
@@ -31,7 +31,10 @@ class Network(Graph):
         return analyze(self if input is None else self.with_input(input), batch=batch, dtype=dtype)
 
     def with_input(self, shape: Sequence[int]) -> "Network":
-        """The same network at another input shape (nothing is copied: layers never change)."""
+        """The same network at another input shape (nothing is copied: layers never change), or, for a spec whose
+        layers read their input's shape (`in.channels`), the spec expanded again at that shape."""
         shape = tuple(shape)
         check_input(shape, self.input_loc)
+        if self.rebuild is not None and shape != self.input:
+            return replace(Network.of(self.rebuild(shape)), name=self.name)
         return replace(self, input=shape)

@@ -1,8 +1,10 @@
 """Expansion: spec Nodes (vars, blocks, repeats, residuals, parallel branches, ids) → a frozen `Graph`.
 
 Every layer row gets a stable hierarchical name: the entry's `name:` if given, else its type and a
-1-based count within its list (`conv2`); containers add a level (`layer1.2.basic1.residual1.body.conv1`).
-Ids are local to a block instance or repeat iteration; `from:` also sees the enclosing scopes.
+1-based count within its list (`conv2`, `relu6_2` for a type ending in a digit); containers add a level
+(`layer1.2.basic1.residual1.body.conv1`). Ids are local to a block instance or repeat iteration; `from:` also sees
+the enclosing scopes. `in` is a record of the shape of the current block instance's input (the network input
+outside blocks), worked out from the layers expanded so far, and only when an expression reads it.
 
 An entry is read once into an `_Entry` (its kind, arguments, meta keys); what it expands into is decided by one
 table of handlers that share one signature: `(entry, row name, context, input) → the tensor it produces`.
@@ -13,9 +15,10 @@ import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ..errors import Location, SpecError, did_you_mean, shown
+from ..errors import Location, ShapeError, SpecError, did_you_mean, shown
 from ..layers import REGISTRY, Layer
 from ..layers.base import MAX_DIM, MAX_ELEMENTS
 from . import expr
@@ -31,7 +34,8 @@ MAX_VALUE_ITEMS = 4_096  # elements of one evaluated argument value (stops alias
 TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "lint")
 META_KEYS = ("name", "id", "from", "trainable", "lint-ignore", "when")
 _META = frozenset(META_KEYS)
-STRUCTURES = ("repeat", "residual", "parallel")
+STRUCTURES = ("repeat", "residual", "parallel", "group")
+INPUT_VAR = "in"  # the record of the current block's input shape: in.channels, in.size, in.shape
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
@@ -110,14 +114,24 @@ class _Entry:
 # container key → the _Expander method that expands it; every handler has the signature
 # (entry, row name, context, input) → the tensor it produces. (Bound methods kept on the instance would make the
 # expander a reference cycle, and everything it built garbage only the cyclic collector can free.)
-CONTAINERS = {"repeat": "repeat", "residual": "residual", "parallel": "parallel"}
+CONTAINERS = {"repeat": "repeat", "residual": "residual", "parallel": "parallel", "group": "group"}
 CONTAINER_USAGE = {"repeat": "write `- repeat: N` with `layers:` beside it",
                    "residual": "write `- residual: {body: [...]}` (and optionally `shortcut:`)",
-                   "parallel": "write `- parallel: {branches: [[...], [...]], merge: concat}`"}
+                   "parallel": "write `- parallel: {branches: [[...], [...]], merge: concat}`",
+                   "group": "write `- group: [...]` with `name:` beside it, or `- group: {name: stem, layers: [...]}`"}
+_MAPPED = frozenset(("residual", "parallel", "group"))  # structures whose argument mapping may hold meta keys too
 
 
-def expand(root: Node, filename: str, overrides: Dict[str, Any]) -> Graph:
-    return _Expander(root, filename).run(overrides)
+def auto_name(kind: str, n: int) -> str:
+    """The automatic row name of the n-th entry of a type in its list: `conv2`, and `relu6_2` where the type's name
+    ends in a digit (`relu62` would read as a type `relu62`)."""
+    return f"{kind}_{n}" if kind[-1:].isdigit() else f"{kind}{n}"
+
+
+def expand(root: Node, filename: str, overrides: Dict[str, Any], input=None) -> Graph:
+    """The graph of a parsed spec with `vars` overridden. `input` replaces the spec's input: a full shape, or a
+    function of the spec's own shape (so `--input 160` is resolved against it before any layer reads `in`)."""
+    return _Expander(root, filename).run(overrides, input)
 
 
 class _Expander:
@@ -130,9 +144,11 @@ class _Expander:
         self.groups: Dict[str, Group] = {}
         self.pending: List[_Pending] = []
         self.steps = 0
+        self.shapes: Dict[int, Tuple[int, ...]] = {}  # output shapes of drafts, worked out only when `in` is read
+        self.read_input = False  # did any expression read `in`? then the graph depends on the input shape
 
     # -- top level --------------------------------------------------------------------------------
-    def run(self, overrides: Dict[str, Any]) -> Graph:
+    def run(self, overrides: Dict[str, Any], input=None) -> Graph:
         root = self.root
         for key in root.value:
             if key not in TOP_KEYS:
@@ -146,8 +162,13 @@ class _Expander:
         shape = self.value(root.value["input"], self.env)
         shape = tuple(shape) if isinstance(shape, list) else (shape,)
         check_input(shape, root.value["input"].loc)
+        if input is not None:
+            shape = tuple(input(shape) if callable(input) else input)
+            check_input(shape, root.value["input"].loc)
+        self.input = shape
         name = self.value(root.value["name"], self.env) if "name" in root.value else None
-        out = self.sequence(root.value["layers"], _Ctx(self.env, _Scope()), INPUT)
+        env = {**self.env, INPUT_VAR: self.input_record(INPUT, root.value["input"].loc)}
+        out = self.sequence(root.value["layers"], _Ctx(env, _Scope()), INPUT)
         if not self.drafts:
             raise SpecError("spec has no layers", root.value["layers"].loc)
         nodes, out = self._link(out)
@@ -155,7 +176,8 @@ class _Expander:
 
         return Graph(str(name) if name is not None else _stem(self.filename), self.filename, shape,
                      root.value["input"].loc, nodes, out, MappingProxyType(self.groups), MappingProxyType(dict(self.env)),
-                     root.get("lint"), self._description(root.get("description")))
+                     root.get("lint"), self._description(root.get("description")),
+                     partial(expand, root, self.filename, overrides) if self.read_input else None)
 
     def _description(self, node: Optional[Node]) -> str:
         """The spec's `description:` with its `${…}` filled in (as written where a reference does not resolve)."""
@@ -177,6 +199,7 @@ class _Expander:
         for key, value in raw.items():  # in order: a var may use the ones before it
             if not _NAME.match(key) or "-" in key:
                 raise SpecError(f"variable names are identifiers, got '{key}'", node.key_loc(key))
+            _not_reserved(key, node.key_loc(key))
             env[key] = overrides[key] if key in overrides else self.value(value, env)
         return env
 
@@ -198,6 +221,8 @@ class _Expander:
             if "layers" not in fields:
                 raise SpecError(f"block '{name}' has no `layers:`", body.loc)
             args = self.mapping(fields["args"], "args") if "args" in fields else {}
+            for key in args:
+                _not_reserved(key, fields["args"].key_loc(key))
             blocks[name] = (args, fields["layers"])
         return blocks
 
@@ -262,7 +287,7 @@ class _Expander:
                             hint="write `- conv: {out: 64, kernel: 3}`; `name`, `id`, `from`, `trainable`, `lint-ignore` and `when` sit beside it")
         kind = keys[0]
         args = entry.value[kind]
-        if args.kind == "map" and (kind in REGISTRY or kind in self.blocks):
+        if args.kind == "map" and (kind in REGISTRY or kind in self.blocks or kind in _MAPPED):
             # meta keys may sit inside the argument mapping, unless a block declares an argument by that name
             declared = self.blocks[kind][0] if kind in self.blocks else ()
             if not _META.isdisjoint(args.value) and any(k in META_KEYS and k not in declared for k in args.value):
@@ -276,7 +301,7 @@ class _Expander:
             raise SpecError(f"expanding the spec takes more than {MAX_STEPS:,} steps", loc,
                             hint="repeats nested inside repeats multiply; even iterations that make no layers count")
 
-    def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Location]) -> Ref:
+    def entry(self, e: _Entry, ctx: _Ctx, prev: Ref, counts: Counter, names: Dict[str, Tuple[_Entry, bool]]) -> Ref:
         kind, meta = e.kind, e.meta
         self.step(e.loc)
         if kind not in REGISTRY and kind not in self.blocks and kind not in STRUCTURES:
@@ -285,10 +310,11 @@ class _Expander:
         counts[kind] += 1  # counted even when left out by `when:`, so positional names stay stable across variants
         if "when" in meta and not self.flag(meta["when"], "when", ctx):
             return prev
-        segment = self.meta_str(meta, "name", ctx, _SEGMENT) or f"{kind}{counts[kind]}"
+        given = self.meta_str(meta, "name", ctx, _SEGMENT)
+        segment = given or auto_name(kind, counts[kind])
         if segment in names:
-            raise SpecError(f"duplicate name '{segment}' in this list (first at line {names[segment].line})", meta.get("name", e.node).loc)
-        names[segment] = e.loc
+            self.name_clash(segment, names[segment], meta.get("name", e.node).loc, given is not None, kind)
+        names[segment] = (e, given is not None)  # a location is built only for an error
         full = ctx.prefix + segment
         src = self.sources(meta.get("from"), ctx)
         if meta:
@@ -302,7 +328,7 @@ class _Expander:
             block = kind if kind in self.blocks else None
             self.groups[full] = Group(full, "block" if block else kind, e.loc, block)
             inner = replace(ctx, prefix=full + ".", groups=ctx.groups + (full,))
-            if not block and (e.args is None or e.args.kind != "map"):
+            if not block and (e.args is None or e.args.kind != "map" and not (kind == "group" and e.args.kind == "seq")):
                 raise SpecError(f"`{kind}` needs a mapping of its parts", e.loc, hint=CONTAINER_USAGE[kind])
             handler = self.block if block else getattr(self, CONTAINERS[kind])
             out = handler(e, full, inner, src[0] if src is not None else prev)
@@ -316,10 +342,25 @@ class _Expander:
             ctx.scope.ids[ident] = (out, meta["id"].loc)
         return out
 
+    def name_clash(self, segment: str, first: Tuple[_Entry, bool], loc: Location, explicit: bool, kind: str) -> None:
+        """Two entries of one list would get the same row name. Refused rather than renamed: a row name is also a
+        weight key and a torch module path, so a silent `_2` would move weights without anyone asking. The error
+        points at the `name:` that causes the clash, wherever it is."""
+        entry, first_explicit = first
+        first_loc = entry.meta["name"].loc if first_explicit else entry.loc
+        if explicit == first_explicit:
+            hint = None if explicit else "give one of them a `name:`"
+            word = "name" if explicit else "automatic name"
+            raise SpecError(f"duplicate {word} '{segment}' in this list (first at line {first_loc.line})", loc, hint=hint)
+        named, auto = (loc, first_loc) if explicit else (first_loc, loc)
+        what = f"the '{kind}' at line {auto.line}" if not explicit else f"the entry at line {auto.line}"
+        raise SpecError(f"`name: {segment}` is also the automatic name of {what}", named,
+                        hint="choose a name that is not a type and a count, or name the other entry too")
+
     def flag(self, node: Node, key: str, ctx: _Ctx) -> bool:
         value = self.value(node, ctx.env)
         if not isinstance(value, bool):
-            raise SpecError(f"`{key}` must be true or false, got {shown(value)}", node.loc, hint="e.g. `when: $bn` or `when: '${depth > 18}'`")
+            raise SpecError(f"`{key}` must be true or false, got {shown(value)}", node.loc, hint=f"e.g. `{key}: $bn` or `{key}: '${{depth > 18}}'`")
         return value
 
     def meta_str(self, meta: Dict[str, Node], key: str, ctx: _Ctx, pattern) -> Optional[str]:
@@ -364,6 +405,41 @@ class _Expander:
         self.pending.append(pending)
         return pending
 
+    # -- the input's shape (`in`) -----------------------------------------------------------------------
+    def input_record(self, ref: Ref, loc: Location) -> expr.Lazy:
+        """`in` for a block instance (or the top level) whose input is `ref`: worked out when first read."""
+        return expr.Lazy(partial(self._input_record, ref, loc))
+
+    def _input_record(self, ref: Ref, loc: Location) -> expr.Record:
+        self.read_input = True
+        shape = self.shape_of(ref, loc)
+        return expr.Record(INPUT_VAR, {"channels": shape[0], "size": list(shape[1:]), "shape": list(shape)})
+
+    def shape_of(self, ref: Ref, loc: Location) -> Tuple[int, ...]:
+        """The output shape of a tensor expanded so far, inferring the layers it depends on (each once)."""
+        if ref == INPUT:
+            return self.input
+        todo, needed = [ref], set()
+        while todo:  # the layers this tensor depends on whose shapes are not known yet (iterative: graphs are deep)
+            i = todo.pop()
+            if isinstance(i, _Pending):
+                raise expr.ExprError(f"the shape of `in` is not known here: it depends on `from: {i.name}` (line "
+                                     f"{i.loc.line}), an id defined further down", 0,
+                                     "`in` can only read the shapes of layers written before it")
+            if i != INPUT and i not in self.shapes and i not in needed:
+                needed.add(i)
+                todo.extend(self.drafts[i].inputs)
+        for i in sorted(needed):  # inputs come before the layers that read them
+            node = self.drafts[i]
+            ins = [self.input if j == INPUT else self.shapes[j] for j in node.inputs]
+            try:
+                self.shapes[i] = node.layer.infer(ins).output
+            except ShapeError as e:
+                given = ", ".join(f"{'input' if j == INPUT else self.drafts[j].name} {list(s)}" for j, s in zip(node.inputs, ins))
+                raise type(e)(e.message, e.loc, (e.hint + "\n  " if e.hint else "") + f"input: {given}; found while "
+                              f"working out the shape that `in` reads at line {loc.line}") from None
+        return self.shapes[ref]
+
     # -- what an entry can be -----------------------------------------------------------------------
     def layer(self, cls, args: Optional[Node], loc: Location, name: str, ctx: _Ctx, inputs: List[Ref]) -> int:
         if args is None or args.kind == "scalar" and args.value is None:
@@ -400,6 +476,8 @@ class _Expander:
         var = self.value(entry.value["as"], ctx.env) if "as" in entry.value else None
         if var is not None and (not isinstance(var, str) or not _NAME.match(var)):
             raise SpecError(f"`as` names a variable, got {shown(var)}", entry.value["as"].loc)
+        if var is not None:
+            _not_reserved(var, entry.value["as"].loc)
         for i in range(times):
             self.step(e.loc)
             it = f"{name}.{i + 1}"
@@ -409,11 +487,26 @@ class _Expander:
             prev = self.sequence(entry.value["layers"], inner, prev)
         return prev
 
-    def residual(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> int:
-        fields = self.fields(e.args, "residual", ("body", "shortcut", "merge"), "body", e.loc)
+    def residual(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
+        fields = self.fields(e.args, "residual", ("body", "shortcut", "merge", "order", "if"), "body", e.loc)
+        skip = "if" not in fields or self.flag(fields["if"], "if", ctx)  # `if: false`: the body alone, names kept
         body = self.sequence(fields["body"], replace(ctx, prefix=f"{name}.body."), prev)
+        if not skip:
+            return body
         short = self.sequence(fields["shortcut"], replace(ctx, prefix=f"{name}.shortcut."), prev) if "shortcut" in fields else prev
-        return self.merge(fields, "add", ("add", "concat", "mul"), e.loc, name, ctx, [body, short])
+        paths = {"body": body, "shortcut": short}
+        order = self.order(fields["order"], "shortcut" in fields, ctx) if "order" in fields else ("body", "shortcut")
+        return self.merge(fields, "add", ("add", "concat", "mul"), e.loc, name, ctx, [paths[k] for k in order])
+
+    def order(self, node: Node, has_shortcut: bool, ctx: _Ctx) -> Tuple[str, str]:
+        """A residual's `order:` of its merge's inputs: [body, shortcut] or [shortcut, body] (`input` for an
+        identity shortcut)."""
+        value = self.value(node, ctx.env)
+        words = ["shortcut" if w == "input" and not has_shortcut else w for w in value] if isinstance(value, list) else value
+        if not isinstance(words, list) or sorted(map(str, words)) != ["body", "shortcut"]:
+            hint = "[body, shortcut] (the default) or [shortcut, body]" + ("" if has_shortcut else "; `input` may stand for the identity shortcut")
+            raise SpecError(f"`order` lists the body and the shortcut once each, got {shown(value)}", node.loc, hint=hint)
+        return tuple(words)
 
     def parallel(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
         fields = self.fields(e.args, "parallel", ("branches", "merge"), "branches", e.loc)
@@ -429,11 +522,20 @@ class _Expander:
                 layers = parts["layers"]
                 if not _SEGMENT.match(label) or label in seen:
                     raise SpecError(f"branch name {shown(label)} is not a unique word", parts.get("name", branch).loc)
+            elif label in seen:  # an earlier branch took this one's automatic name
+                raise SpecError(f"an earlier branch is named '{label}', the automatic name of branch {k}", branch.loc,
+                                hint="name this branch too, or rename the other one")
             seen.add(label)
             outs.append(self.sequence(layers, replace(ctx, prefix=f"{name}.{label}."), prev))
         if len(outs) == 1:
             return outs[0]
         return self.merge(fields, "concat", ("concat", "add", "mul"), e.loc, name, ctx, outs)
+
+    def group(self, e: _Entry, name: str, ctx: _Ctx, prev: Ref) -> Ref:
+        """A named group of layers (`- group: [...]` with `name:`): one level of row names, nothing else; ids
+        defined inside stay visible after it, as it is expanded once."""
+        layers = e.args if e.args.kind == "seq" else self.fields(e.args, "group", ("layers",), "layers", e.loc)["layers"]
+        return self.sequence(layers, ctx, prev)
 
     def fields(self, node: Optional[Node], what: str, allowed: Tuple[str, ...], required: str, loc: Location) -> Dict[str, Node]:
         if node is None or node.kind != "map":
@@ -471,10 +573,16 @@ class _Expander:
                     raise SpecError(f"block '{kind}' has no argument '{key}'", args.key_loc(key), hint=hint)
                 given[key] = self.value(node, ctx.env)
         elif args is not None and not (args.kind == "scalar" and args.value is None):
-            if len(params) != 1:  # a scalar stands for the only argument: `- basic: 64`
-                raise SpecError(f"block '{kind}' takes a mapping of arguments ({', '.join(params) or 'none'})", args.loc)
-            given[next(iter(params))] = self.value(args, ctx.env)
+            # one value stands for the only argument (`- basic: 64`), or for the only required one
+            required = [k for k, d in params.items() if d.kind == "scalar" and d.value is None]
+            target = next(iter(params)) if len(params) == 1 else required[0] if len(required) == 1 else None
+            if target is None:
+                why = "has no arguments" if not params else f"has {len(required) or 'no'} required arguments"
+                raise SpecError(f"block '{kind}' takes a mapping of arguments ({', '.join(params) or 'none'})", args.loc,
+                                hint=f"a single value stands for a block's only argument, or its only required one; '{kind}' {why}")
+            given[target] = self.value(args, ctx.env)
         env = dict(self.env)
+        env[INPUT_VAR] = self.input_record(prev, loc)  # the defaults and layers see this instance's input
         for key, default in params.items():
             if key in given:
                 env[key] = given[key]
@@ -570,6 +678,13 @@ def _split_meta(args: Node, meta: Dict[str, Node], declared=()) -> Tuple[Node, D
     inner = {k: v for k, v in args.value.items() if not is_meta[k]}
     moved = {k: v for k, v in args.value.items() if is_meta[k]}
     return Node("map", inner, args.loc, {k: args.key_loc(k) for k in inner}), {**meta, **moved}
+
+
+def _not_reserved(name: str, loc: Location) -> None:
+    """`in` is the input's shape; a variable, block argument or repeat index may not hide it."""
+    if name == INPUT_VAR:
+        raise SpecError(f"'{INPUT_VAR}' is reserved for the shape of a block's input", loc,
+                        hint="read it as in.channels, in.size or in.shape; choose another name")
 
 
 def _stem(filename: str) -> str:

@@ -11,15 +11,18 @@ nothing here ever calls Python's eval/compile or touches attributes. Grammar (Py
     arith      := term (('+' | '-') term)*
     term       := unary (('*' | '/' | '//' | '%') unary)*
     unary      := ('-' | '+') unary | power
-    power      := primary ['**' unary]                                     (so -2**2 == -4)
+    power      := postfix ['**' unary]                                     (so -2**2 == -4)
+    postfix    := primary ('[' expr ']' | '.' NAME)*                       (an item of a list; a field of a record)
     primary    := NUMBER | STRING | 'true' | 'false' | 'True' | 'False' | NAME
                 | FUNC '(' [expr (',' expr)* [',']] ')' | '(' expr ')' | '[' [expr (',' expr)* [',']] ']'
-    FUNC       := min | max | floor | ceil | round | int | float | abs | len
+    FUNC       := min | max | floor | ceil | round | int | float | abs | len | log | exp | sqrt
 
 NUMBER is Python's int/float syntax (`1_000`, `0.5`, `1e-3`); STRING is '...' or "..." without escapes.
-Semantics follow Python (`/` true division, `//` floor, `and`/`or` short-circuit and return an operand).
-Bounds: 1000 characters per expression, nesting depth 50, |int| <= 2**62, finite floats,
-`**` with |exponent| <= 64 and |result| <= 1e18, strings/lists built by + or * up to 1000 items.
+Semantics follow Python (`/` true division, `//` floor, `and`/`or` short-circuit and return an operand,
+`xs[-1]` the last item, `log(x, base)`). The only records are the ones the expander defines (`in`, the input's
+shape: `in.channels`, `in.size`, `in.shape`); a record's value may be computed on first use (`Lazy`).
+Bounds: 1000 characters per expression, nesting depth 50 (each `[…]` or `.field` counts one), |int| <= 2**62,
+finite floats, `**` with |exponent| <= 64 and |result| <= 1e18, strings/lists built by + or * up to 1000 items.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ import operator
 import re
 from typing import Mapping, Optional
 
-__all__ = ["ExprError", "evaluate", "substitute", "has_reference"]
+__all__ = ["ExprError", "Lazy", "Record", "evaluate", "substitute", "has_reference"]
 
 _MAX_SOURCE = 1000
 _MAX_DEPTH = 50
@@ -44,22 +47,22 @@ _TOKEN_RE = re.compile(
     |(?P<num>(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?)
     |(?P<name>[A-Za-z_]\w*)
     |(?P<str>'[^']*'|"[^"]*")
-    |(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%<>()\[\],}}])""",
+    |(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%<>()\[\],.}}])""",
     re.VERBOSE | re.ASCII,
 )
 _IDENT_RE = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 _REF_RE = re.compile(r"\$[${A-Za-z_]")
 _KEYWORDS = {"and", "or", "not", "if", "else"}
 _BOOLS = {"true": True, "True": True, "false": False, "False": False}
-_CHAR_HINTS = {"=": "use '==' to compare", "!": "use 'not' or '!='", "&": "use 'and'", "|": "use 'or'",
-               ".": "attribute access is not supported"}
+_CHAR_HINTS = {"=": "use '==' to compare", "!": "use 'not' or '!='", "&": "use 'and'", "|": "use 'or'"}
 _CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
           "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
 _FUNCS = {"min": min, "max": max, "floor": math.floor, "ceil": math.ceil, "round": round,
-          "int": int, "float": float, "abs": abs, "len": len}
-_ARITY = {"min": (2, None), "max": (2, None), "round": (1, 2)}  # every other function takes exactly 1
+          "int": int, "float": float, "abs": abs, "len": len, "log": math.log, "exp": math.exp, "sqrt": math.sqrt}
+_ARITY = {"min": (2, None), "max": (2, None), "round": (1, 2), "log": (1, 2)}  # every other function takes exactly 1
+_DOMAIN = {"log": "a positive number (and a positive base other than 1)", "sqrt": "a number of at least 0"}
 _LEVELS = (("or",), ("and",), ("not",), tuple(_CMP), ("+", "-"), ("*", "/", "//", "%"))  # lowest first
 
 
@@ -71,6 +74,42 @@ class ExprError(Exception):
         self.message = message
         self.offset = offset
         self.hint = hint
+
+
+class Record:
+    """A named, read-only set of fields an expression reads as `name.field` (the expander's `in`); never a value
+    of its own, so it cannot reach a layer argument."""
+
+    __slots__ = ("label", "fields")
+
+    def __init__(self, label: str, fields: Mapping[str, object]):
+        self.label, self.fields = label, dict(fields)
+
+    def field(self, name: str, pos: int):
+        """One field's value (a fresh copy of a list), or an ExprError naming the fields there are."""
+        if name not in self.fields:
+            raise ExprError(f"'{self.label}' has no field '{name}'", pos, _suggest(name, self.fields, f"fields of {self.label}"))
+        value = self.fields[name]
+        return list(value) if isinstance(value, list) else value
+
+    def __repr__(self) -> str:
+        return f"Record({self.label!r}, {sorted(self.fields)})"
+
+
+class Lazy:
+    """A variable whose value is computed when an expression first reads it (the input's shape needs the layers
+    before it worked out, which only a spec that reads `in` should pay for). `compute()` may raise ExprError; its
+    offset is replaced by the reading name's."""
+
+    __slots__ = ("compute", "value")
+
+    def __init__(self, compute):
+        self.compute, self.value = compute, None
+
+    def get(self):
+        if self.value is None:
+            self.value = self.compute()
+        return self.value
 
 
 def _too_large(pos: int, hint: str) -> ExprError:
@@ -209,13 +248,31 @@ class _Parser:
             self.deeper()
             node = ("unary", tok[2], tok[1], self.unary())
         else:
-            node = self.primary()
+            node = self.postfix()
             op = self.accept("**")
             if op is None:
                 return node
             self.deeper()
             node = ("arith", node[1], node, [("**", op[2], self.unary())])
         self.depth -= 1
+        return node
+
+    def postfix(self):
+        """postfix := primary ('[' expr ']' | '.' NAME)*; each item or field read is one level deeper."""
+        node, levels = self.primary(), 0
+        while self.peek()[1] in ("[", ".") and self.peek()[0] == "op":  # one look per primary: parsing is hot
+            tok = self.take()
+            self.deeper()
+            levels += 1
+            if tok[1] == "[":
+                node = ("index", tok[2], node, self.expr())
+                self.expect("]")
+            else:
+                kind, name, pos = self.take()
+                if kind != "name":
+                    raise ExprError("expected a field name after '.'", pos)
+                node = ("field", pos, node, name)
+        self.depth -= levels
         return node
 
     def primary(self):
@@ -344,13 +401,44 @@ def _call(name: str, args: list, pos: int):
             raise ExprError(f"{name}() expects a finite number, got {value}", at)
     if name == "round" and len(args) == 2 and (not isinstance(args[1][0], int) or abs(args[1][0]) > 64):
         raise ExprError("round() digits must be an integer between -64 and 64", args[1][1])
-    return _checked(_FUNCS[name](*(value for value, _ in args)), pos)
+    try:
+        return _checked(_FUNCS[name](*(value for value, _ in args)), pos)
+    except (ValueError, ZeroDivisionError):  # log(0), log(x, 1), sqrt(-1): math's domain errors
+        shown = ", ".join(repr(value) for value, _ in args)
+        raise ExprError(f"{name}({shown}) is undefined", pos, f"{name}() needs {_DOMAIN.get(name, 'finite numbers')}") from None
+    except OverflowError:  # exp(1000)
+        raise _too_large(pos, "floats must stay finite") from None
 
 
-def _lookup(name: str, variables: Mapping[str, object], pos: int):
-    """A variable's value, or an ExprError with a did-you-mean hint."""
+def _index(seq, i, pos: int, at: int):
+    """seq[i] for a list or string and an integer i (negative counts from the end, as in Python); `pos` is the
+    offset of '[', `at` of the index."""
+    if not isinstance(seq, (list, str)):
+        raise ExprError(f"only lists and strings can be indexed, not {_tname(seq)}", pos)
+    if isinstance(i, bool) or not isinstance(i, int):
+        raise ExprError(f"an index is an integer, got {_tname(i)}", at, "use int(...) or // to make one")
+    if not -len(seq) <= i < len(seq):
+        raise ExprError(f"index {i} is out of range for a {_tname(seq)} of {len(seq)} item{'s' * (len(seq) != 1)}", at,
+                        f"indices run from 0 to {len(seq) - 1} (or -{len(seq)} to -1 from the end)" if seq else None)
+    return seq[i]
+
+
+def _lookup(name: str, variables: Mapping[str, object], pos: int, record: bool = False):
+    """A variable's value, or an ExprError with a did-you-mean hint. A record is only read through its fields."""
     if name in variables:
-        return variables[name]
+        value = variables[name]
+        if not isinstance(value, (Lazy, Record)):  # the usual case, with one check
+            return value
+        if isinstance(value, Lazy):
+            try:
+                value = value.get()
+            except ExprError as e:
+                raise ExprError(e.message, pos, e.hint) from None
+        if isinstance(value, Record) and not record:
+            fields = ", ".join(f"{name}.{f}" for f in value.fields)
+            raise ExprError(f"'{name}' is a record: read one of its fields ({fields})", pos,
+                            f"write '${{{name}.{next(iter(value.fields))}}}', with braces" if value.fields else None)
+        return value
     names = [k for k in variables if isinstance(k, str)]
     if name in _FUNCS:
         hint = f"'{name}' is a function: call it as {name}(...)"
@@ -366,6 +454,15 @@ def _eval(node, variables: Mapping[str, object]):
         return node[2]
     if kind == "var":
         return _lookup(node[2], variables, pos)
+    if kind == "index":
+        return _index(_eval(node[2], variables), _eval(node[3], variables), pos, node[3][1])
+    if kind == "field":
+        base = node[2]
+        record = _lookup(base[2], variables, base[1], record=True) if base[0] == "var" else _eval(base, variables)
+        if not isinstance(record, Record):
+            raise ExprError(f"'.{node[3]}' reads a field of a record, and this is a {_tname(record)}", pos,
+                            "the only record is `in`, the input's shape: in.channels, in.size, in.shape")
+        return record.field(node[3], pos)
     if kind == "list":
         items = [_eval(item, variables) for item in node[2]]
         _check_len(_size(items), pos)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import Location
 from ..layers import Layer, Shape
 
 INPUT = -1  # the tensor index of the network input in `LayerNode.inputs`
-CONTAINER_KINDS = ("block", "repeat", "iteration", "residual", "parallel")
+CONTAINER_KINDS = ("block", "repeat", "iteration", "residual", "parallel", "group")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class LayerNode:
 @dataclass(frozen=True, slots=True)
 class Group:
     """A named container in the spec: a block instance (`block` names the block), a repeat, one of its iterations,
-    a residual or a parallel."""
+    a residual, a parallel or a plain group."""
 
     name: str
     kind: str  # one of CONTAINER_KINDS
@@ -66,6 +66,8 @@ class Graph:
     vars: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     lint: Any = None  # the spec's `lint:` section (a source Node), for `cnncalc lint`
     description: str = ""  # the spec's `description:`, variables filled in
+    # set when an expression read `in` (an input's shape): the graph at another input, expanded again from the spec
+    rebuild: Optional[Callable[[Shape], "Graph"]] = field(default=None, repr=False, compare=False)
 
 
 def readers(inputs: Sequence[Sequence[int]]) -> Dict[int, List[int]]:
