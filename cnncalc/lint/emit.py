@@ -61,12 +61,12 @@ def json_list(findings: Sequence[Finding]) -> str:
     return json.dumps([as_dict(f) for f in findings], indent=2, ensure_ascii=False) + "\n"
 
 
-def _escape_data(s: str) -> str:
+def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+def escape_property(s: str) -> str:
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(findings: Sequence[Finding]) -> str:
@@ -74,10 +74,10 @@ def github(findings: Sequence[Finding]) -> str:
     command = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
     lines = []
     for f in findings:
-        props = [f"file={_escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"] if f.loc else []
-        props.append(f"title={_escape_property(f'{f.code} {f.rule.name}')}")
+        props = [f"file={escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"] if f.loc else []
+        props.append(f"title={escape_property(f'{f.code} {f.rule.name}')}")
         body = _subject(f) + f"\nwhy: {f.why}" + (f"\nfix: {f.fix}" if f.fix else "")
-        lines.append(f"::{command[f.severity]} {','.join(props)}::{_escape_data(body)}")
+        lines.append(f"::{command[f.severity]} {','.join(props)}::{escape_data(body)}")
     return "".join(line + "\n" for line in lines)
 
 

@@ -1,0 +1,308 @@
+"""A diff of two networks: which layers were added, removed, changed or renamed, and what that did to the costs.
+
+Layers are matched in three passes, each keeping spec order:
+
+1. by name and arguments: the two layer sequences aligned on (name, type, arguments) — what did not move;
+2. what is left, by structure: aligned on (type, arguments) alone, so a renamed stage (`layer1` → `stage1`) or a
+   positional name shifted by an inserted layer (`conv2` → `conv3`) is a rename, not a removal and an addition;
+3. what is still left within each aligned gap, by name (same name and type: a layer whose arguments changed), and
+   then by type in order (a layer renamed *and* changed).
+
+Anything unmatched is added or removed. Stages are the top-level rows of `summary --depth 1` (a block, repeat,
+residual or a top-level layer); a new stage is paired with the old stage most of its matched layers came from, so a
+renamed stage keeps its figures side by side. Totals are `cnncalc.compare.metrics` of both analyses; every delta
+is exact (new − old) with its share of the old value. Formatting lives in `cnncalc.render.diff`.
+"""
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
+
+from ..core.analysis import Analysis, LayerInfo, tensor_bytes
+from ..spec.graph import INPUT
+from . import metrics
+
+STATUSES = ("added", "removed", "changed", "renamed", "unchanged")
+# How a pair was matched (see the module docstring); "" for added and removed layers.
+MATCHED_BY = ("name", "structure", "type")
+# Totals compared, in order: (key of `cnncalc.compare.metrics`, label, kind).
+TOTALS = (
+    ("params", "Params", "count"),
+    ("macs", "MACs", "count"),
+    ("flops", "FLOPs", "count"),
+    ("param_bytes", "Param memory", "bytes"),
+    ("peak_activation_bytes", "Peak activations", "bytes"),
+    ("depth", "Depth", "layers"),
+    ("weighted_layers", "Weighted layers", "layers"),
+)
+STAGE_KEYS = ("params", "macs", "flops")
+
+
+@dataclass(frozen=True)
+class Delta:
+    """An old and a new value; for numbers, their exact difference and its share of the old value."""
+
+    old: Any
+    new: Any
+
+    @property
+    def change(self) -> Any:
+        return self.new - self.old
+
+    @property
+    def share(self) -> Optional[float]:
+        """(new − old) / old, or None when old is 0 (a share of nothing)."""
+        return (self.new - self.old) / self.old if self.old else None
+
+    @property
+    def same(self) -> bool:
+        return self.old == self.new
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    """One layer of either network: what happened to it. `args` lists the arguments that differ (name, old, new)."""
+
+    status: str  # one of STATUSES
+    old: Optional[LayerInfo]
+    new: Optional[LayerInfo]
+    matched_by: str = ""  # one of MATCHED_BY, "" when unmatched
+    args: Tuple[Tuple[str, Any, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return (self.new or self.old).name  # type: ignore[union-attr]
+
+    @property
+    def type(self) -> str:
+        return (self.new or self.old).type  # type: ignore[union-attr]
+
+    @property
+    def renamed(self) -> bool:
+        return self.old is not None and self.new is not None and self.old.name != self.new.name
+
+    def delta(self, key: str) -> Delta:
+        """params, macs, flops or activation_bytes of this layer; 0 on the side where it does not exist."""
+        return Delta(getattr(self.old, key) if self.old else 0, getattr(self.new, key) if self.new else 0)
+
+    @property
+    def output(self) -> Delta:
+        return Delta(self.old.output if self.old else None, self.new.output if self.new else None)
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """One top-level stage: its names in both networks (None where it does not exist) and its summed costs."""
+
+    status: str  # one of STATUSES
+    old_name: Optional[str]
+    new_name: Optional[str]
+    type: str  # the block's name or the container's kind, or the layer type of a top-level layer
+    costs: Dict[str, Delta]  # STAGE_KEYS → Delta (0 on the missing side)
+
+    @property
+    def name(self) -> str:
+        return self.new_name or self.old_name  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Peak:
+    """Where the inference pass peaks: the bytes live then and the layer running at that moment."""
+
+    bytes: int
+    layer: str  # "input" when the peak is the input alone
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Everything `cnncalc diff` shows; both analyses complete."""
+
+    old: Analysis
+    new: Analysis
+    layers: Tuple[LayerChange, ...]  # in the new network's order, removed layers after their old predecessor
+    stages: Tuple[StageChange, ...]
+    totals: Dict[str, Delta]  # TOTALS keys
+    output: Delta  # shapes
+    input: Delta
+    receptive_field: Delta  # ReceptiveField objects
+    local_receptive_field: Delta  # the field before the network goes global (`compare`'s "RF before global")
+    peak: Delta  # Peak objects
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.layers if c.status == status)
+
+    @property
+    def counts(self) -> Dict[str, int]:
+        return {s: self.count(s) for s in STATUSES}
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything differs: a layer, a total, the input or output shape, a receptive field."""
+        return (any(c.status != "unchanged" for c in self.layers) or not self.input.same or not self.output.same
+                or any(not d.same for d in self.totals.values()) or not self.receptive_field.same)
+
+
+def diff(old: Analysis, new: Analysis) -> Diff:
+    """The diff of two complete analyses (a failed one raises its ShapeError)."""
+    old, new = old.complete(), new.complete()
+    pairs = match(old.layers, new.layers)
+    partner = {i: (j, how) for i, j, how in pairs}
+    matched_new = {j for _, j, _ in pairs}
+    changes_new: Dict[int, LayerChange] = {}
+    for i, (j, how) in partner.items():
+        changes_new[j] = _pair(old.layers[i], new.layers[j], how)
+    for j, info in enumerate(new.layers):
+        if j not in matched_new:
+            changes_new[j] = LayerChange("added", None, info)
+    removed = {i: LayerChange("removed", info, None) for i, info in enumerate(old.layers) if i not in partner}
+    ordered = _interleave([changes_new[j] for j in range(len(new.layers))], len(old.layers),
+                          {i: j for i, (j, _) in partner.items()}, removed)
+    m_old, m_new = metrics(old), metrics(new)
+    return Diff(old, new, tuple(ordered), tuple(_stages(old, new, pairs, ordered)),
+                {key: Delta(m_old[key], m_new[key]) for key, _, _ in TOTALS},
+                Delta(m_old["output"], m_new["output"]), Delta(old.network.input, new.network.input),
+                Delta(m_old["receptive_field"], m_new["receptive_field"]),
+                Delta(m_old["local_receptive_field"], m_new["local_receptive_field"]),
+                Delta(peak(old), peak(new)))
+
+
+def peak(a: Analysis) -> Peak:
+    """The peak of live activations and the layer that runs at that moment (the newest live tensor's maker)."""
+    size, live = a.network.schedule.peak(tensor_bytes(a))
+    last = max(live)
+    return Peak(size, "input" if last == INPUT else a.layers[last].name)
+
+
+# -- matching ---------------------------------------------------------------------------------------------------
+def signature(info: LayerInfo) -> Tuple[str, str]:
+    """What a layer is, apart from its name: its type and every argument value (defaults included)."""
+    return info.type, repr(tuple(info.layer.values.items()))
+
+
+def match(old: Sequence[LayerInfo], new: Sequence[LayerInfo]) -> List[Tuple[int, int, str]]:
+    """(old index, new index, how) for every matched pair, by the three passes of the module docstring."""
+    pairs: List[Tuple[int, int, str]] = []
+    full_old = [(info.name, signature(info)) for info in old]
+    full_new = [(info.name, signature(info)) for info in new]
+    for tag, a0, a1, b0, b1 in _opcodes(full_old, full_new):
+        if tag == "equal":
+            pairs += [(a0 + k, b0 + k, "name") for k in range(a1 - a0)]
+            continue
+        sig_old = [full_old[i][1] for i in range(a0, a1)]
+        sig_new = [full_new[j][1] for j in range(b0, b1)]
+        for tag2, c0, c1, d0, d1 in _opcodes(sig_old, sig_new):
+            if tag2 == "equal":
+                pairs += [(a0 + c0 + k, b0 + d0 + k, "structure") for k in range(c1 - c0)]
+            elif tag2 == "replace":
+                pairs += _leftovers(old, new, range(a0 + c0, a0 + c1), range(b0 + d0, b0 + d1))
+    return sorted(pairs)
+
+
+def _opcodes(a: Sequence[Hashable], b: Sequence[Hashable]):
+    # autojunk off: in a CNN the same (type, arguments) recurs everywhere (relu, bn), and that is no reason to skip it
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+def _leftovers(old: Sequence[LayerInfo], new: Sequence[LayerInfo], olds: Iterable[int],
+               news: Iterable[int]) -> List[Tuple[int, int, str]]:
+    """Pairs within one gap of the structural alignment: same name and type first, then same type in order."""
+    olds, news = list(olds), list(news)
+    pairs = []
+    by_name = {new[j].name: j for j in news}
+    for i in list(olds):
+        j = by_name.get(old[i].name)
+        if j is not None and j in news and new[j].type == old[i].type:
+            pairs.append((i, j, "name"))
+            olds.remove(i)
+            news.remove(j)
+    last = -1  # pairs by type keep their order: each new layer after the previous one paired
+    for i in olds:
+        j = next((j for j in news if j > last and new[j].type == old[i].type), None)
+        if j is not None:
+            pairs.append((i, j, "type"))
+            news.remove(j)
+            last = j
+    return pairs
+
+
+def _pair(old: LayerInfo, new: LayerInfo, how: str) -> LayerChange:
+    args = tuple((k, v, new.layer.values.get(k)) for k, v in old.layer.values.items()
+                 if new.layer.values.get(k) != v or type(new.layer.values.get(k)) is not type(v))
+    differs = bool(args) or old.output != new.output or old.params != new.params or old.macs != new.macs
+    status = "changed" if differs else "renamed" if old.name != new.name else "unchanged"
+    return LayerChange(status, old, new, how, args)
+
+
+def _interleave(news: List[Any], n_old: int, partner: Dict[int, int], removed: Dict[int, Any]) -> List[Any]:
+    """The new sequence with each removed old item placed after the partner of its nearest matched predecessor
+    (at the start when it has none), removed runs kept in their old order."""
+    after: Dict[int, List[Any]] = {}  # new index (-1: the start) → removed items that follow it
+    anchor = -1
+    for i in range(n_old):
+        if i in partner:
+            anchor = partner[i]
+        elif i in removed:
+            after.setdefault(anchor, []).append(removed[i])
+    out = list(after.get(-1, []))
+    for j, item in enumerate(news):
+        out.append(item)
+        out += after.get(j, [])
+    return out
+
+
+# -- stages -----------------------------------------------------------------------------------------------------
+def stage_of(info: LayerInfo) -> str:
+    """The top-level row a layer folds into at `--depth 1`: its outermost container, or itself."""
+    return info.groups[0] if info.groups else info.name
+
+
+def _stage_type(a: Analysis, name: str, info: LayerInfo) -> str:
+    group = a.network.groups.get(name)
+    return group.label if group is not None and info.groups else info.type
+
+
+def _stage_sums(a: Analysis) -> Dict[str, Dict[str, Any]]:
+    """Per stage, in order: its type and the sums of STAGE_KEYS over its layers."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for info in a.layers:
+        name = stage_of(info)
+        sums = out.setdefault(name, {"type": _stage_type(a, name, info), **{k: 0 for k in STAGE_KEYS}})
+        for k in STAGE_KEYS:
+            sums[k] += getattr(info, k)
+    return out
+
+
+def _stages(old: Analysis, new: Analysis, pairs: Sequence[Tuple[int, int, str]],
+            layers: Sequence[LayerChange]) -> List[StageChange]:
+    s_old, s_new = _stage_sums(old), _stage_sums(new)
+    votes = Counter((stage_of(old.layers[i]), stage_of(new.layers[j])) for i, j, _ in pairs)
+    partner: Dict[str, str] = {}  # old stage → new stage
+    taken = set()
+    # most shared layers first; on a tie, a stage that kept its name
+    for (a, b), _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0][0] != kv[0][1])):
+        if a not in partner and b not in taken:
+            partner[a], _ = b, taken.add(b)
+    for name in s_old:  # a stage every layer of which changed type still keeps its name
+        if name not in partner and name in s_new and name not in taken:
+            partner[name], _ = name, taken.add(name)
+    touched = {stage_of(c.new) for c in layers if c.new is not None and c.status in ("added", "changed")}
+    touched |= {stage_of(c.old) for c in layers if c.old is not None and c.status == "removed"}
+    back = {b: a for a, b in partner.items()}
+    news = []
+    for b, sums in s_new.items():
+        a = back.get(b)
+        costs = {k: Delta(s_old[a][k] if a else 0, sums[k]) for k in STAGE_KEYS}
+        if a is None:
+            status = "added"
+        elif b in touched or a in touched or any(not d.same for d in costs.values()):
+            status = "changed"
+        else:
+            status = "renamed" if a != b else "unchanged"
+        news.append(StageChange(status, a, b, sums["type"], costs))
+    order_new = {b: j for j, b in enumerate(s_new)}
+    removed = {i: StageChange("removed", a, None, s_old[a]["type"], {k: Delta(s_old[a][k], 0) for k in STAGE_KEYS})
+               for i, a in enumerate(s_old) if a not in partner}
+    index_partner = {i: order_new[partner[a]] for i, a in enumerate(s_old) if a in partner}
+    return _interleave(news, len(s_old), index_partner, removed)
