@@ -71,17 +71,19 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
         except SpecError as e:  # report it and go on with the other specs; a bad flag stops the command
             if isinstance(e, OptionError) and e.option:
                 raise
-            failures.append(e.format())
+            failures.append((spec, e))
             continue
         findings += found
         failed = failed or any(f.severity is Severity.ERROR or settings.strict and f.severity is Severity.WARNING
                                for f in found)
     if fmt == "text":
         click.echo(emit.text(findings, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")), nl=False)
+    elif fmt in ("github", "sarif"):  # an unreadable spec is reported in these too: never a silent pass
+        click.echo(emit.FORMATS[fmt](findings, failures), nl=False)
     else:
         click.echo(emit.FORMATS[fmt](findings), nl=False)
-    for message in failures:
-        click.echo(message, err=True)
+    for _, error in failures:
+        click.echo(error.format(), err=True)
     if fmt == "text":
         click.echo(emit.summary(findings, len(paths)), err=True)
     if failures or failed:
