@@ -69,3 +69,18 @@ def read(rev: str, path: str, cwd: Optional[Path] = None) -> Source:
         return Source(name, data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise OptionError(f"cannot read {name}: not UTF-8 text ({e.reason})") from None
+
+
+def verify(rev: str) -> None:
+    """Refuse a revision that does not name a commit here (before any spec is read at it)."""
+    if rev.startswith("-") or not _REVISION.match(f"{rev}:x"):
+        raise OptionError(f"not a git revision: {rev}", option="--baseline")
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise OptionError(f"cannot check the revision {rev}: {e}", option="--baseline") from None
+    if proc.returncode != 0:
+        raise OptionError(f"{rev} is neither a baseline file nor a git revision here", option="--baseline",
+                          hint="give a branch, tag or commit (main, origin/main, HEAD~1) or a file written by "
+                               "--write-baseline")
