@@ -107,7 +107,7 @@ def test_select_and_ignore(cli, work):
     assert cli("lint", spec, "--select", "CNN2,CNN3").stdout == ""
     assert "CNN102" in cli("lint", spec, "--select", "CNN1").stdout
     r = cli("lint", spec, "--select", "CNN1O2")
-    assert r.exit_code == 2 and r.stderr == "error: --select: unknown rule 'CNN1O2'\n  hint: did you mean 'CNN102' or 'CNN302' or 'CNN314'?\n"
+    assert r.exit_code == 2 and r.stderr == "error: --select: unknown rule 'CNN1O2'\n  hint: did you mean 'CNN312' or 'CNN102' or 'CNN314'?\n"
 
 
 def test_config_found_upward_and_overridden(cli, work):
