@@ -43,8 +43,10 @@ def budget_options(f):
               help="Growth allowed over the baseline: params=5%, macs=10%, peak-memory=0, or one share for all.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write the specs' figures to FILE, a baseline for later runs.")
+@click.option("--specs-only", is_flag=True,
+              help="Skip named YAML files without a top-level `layers:` key, as directories do (for pre-commit).")
 def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, strict, fmt, baseline, growth,
-         write_baseline, **budgets):
+         write_baseline, specs_only, **budgets):
     """Check specs against design rules and budgets.
 
     SPEC is a YAML file, a directory or glob (every spec in it), a zoo name, or - for standard input.
@@ -83,7 +85,13 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
 
     findings, failures, failed = [], [], False
     written = {}
-    paths = spec_paths(specs)
+    paths = spec_paths(specs, specs_only)
+    if not paths:  # --specs-only, and none of the files was a spec: nothing to check
+        if fmt == "sarif" or fmt == "json":
+            click.echo(emit.FORMATS[fmt]([]), nl=False)
+        if fmt == "text":
+            click.echo(emit.summary([], 0), err=True)
+        return
     for spec in paths:
         try:
             net = load_network(spec, sets, input_shape)
@@ -165,16 +173,18 @@ def _flags(select: Optional[str], ignore: Optional[str], strict: Optional[bool],
     return part
 
 
-def spec_paths(args) -> List[str]:
+def spec_paths(args, specs_only: bool = False) -> List[str]:
     """Spec arguments with directories and globs expanded to the YAML specs they hold (sorted; hidden files skipped).
 
     A directory or glob yields the *.yaml/*.yml files with a top-level `layers:` key (other YAML — CI
-    workflows, configs — is left alone); a file named explicitly is always linted.
+    workflows, configs — is left alone); a file named explicitly is always linted, unless `specs_only` (how
+    pre-commit passes files) skips it too when it is YAML without `layers:`.
     """
     out: List[str] = []
     for arg in args:
         if arg == "-" or Path(arg).is_file():
-            out.append(arg)
+            if not (specs_only and arg != "-" and Path(arg).suffix in (".yaml", ".yml") and not _is_spec(Path(arg))):
+                out.append(arg)
             continue
         if Path(arg).is_dir():
             candidates = [p for p in Path(arg).rglob("*") if not any(part.startswith(".") for part in p.relative_to(arg).parts)]
