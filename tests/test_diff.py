@@ -148,7 +148,8 @@ def test_text(cli, files):
     assert lines[0] == "old.yaml → new.yaml (batch 1, float32)"
     # 5,354 → 448 + 10,250 = 10,698 params: +5,344, +99.81%
     assert "Params                5,354     10,698  +5,344 (+99.81%)" in lines
-    assert "  ~ conv1 (conv): out 8 → 16; output 8×8×8 → 16×8×8; params +224 (+100.00%); MACs +13,824 (+100.00%)" in lines
+    assert ("  ~ conv1 (conv): out 8 → 16; output 8×8×8 → 16×8×8; params +224 (+100.00%); "
+            "MACs +13,824 (+100.00%)") in lines
     assert cli("diff", "old.yaml", "new.yaml", "--exit-code").exit_code == 1
     assert cli("diff", "old.yaml", "old.yaml", "--exit-code").exit_code == 0
 
@@ -180,7 +181,8 @@ def test_json(cli, files):
 
 def test_github_annotations_point_into_the_new_file(cli, files):
     lines = cli("diff", "old.yaml", "new.yaml", "--format", "github").stdout.splitlines()
-    assert lines[0].startswith("::notice title=cnncalc diff old.yaml → new.yaml::Params: 5,354 → 10,698, +5,344 (+99.81%25)%0A")
+    assert lines[0].startswith("::notice title=cnncalc diff old.yaml → new.yaml::"
+                               "Params: 5,354 → 10,698, +5,344 (+99.81%25)%0A")
     assert lines[1] == ("::notice file=new.yaml,line=4,col=5,title=changed%3A conv1::out 8 → 16; output 8×8×8 → "
                         "16×8×8; params +224 (+100.00%25); MACs +13,824 (+100.00%25)")
 

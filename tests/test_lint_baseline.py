@@ -79,7 +79,8 @@ def test_baseline_file_round_trip(cli, repo):
     (repo / "models" / "net.yaml").write_text(WIDER)
     r = cli("lint", "models/", "--baseline", "base.json", "--max-growth", "macs=10%", "--select", "CNN3")
     # MACs: 64·8·27 = 13,824 + 5,120 = 18,944 → 27,648 + 10,240 = 37,888: +100%
-    assert r.exit_code == 1 and "CNN312 error: MACs grew +100.0% over the baseline (base.json[models/net.yaml])" in r.stdout
+    assert r.exit_code == 1
+    assert "CNN312 error: MACs grew +100.0% over the baseline (base.json[models/net.yaml])" in r.stdout
     r = cli("lint", "models/", "--baseline", "base.json", "--batch", "2", "--max-growth", "5%")
     assert r.exit_code == 2 and "base.json holds figures at batch 1, float32" in r.stderr
 

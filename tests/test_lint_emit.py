@@ -19,7 +19,8 @@ pytest.importorskip("rfc3986_validator")  # without it jsonschema checks no `uri
 ROOT = Path(__file__).parents[1]
 # The OASIS schema (draft-04), its origin in its "$comment"
 SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-WARNS = "input: [3, 32, 32]\nlayers:\n  - conv: {out: 16, kernel: 5, padding: 2}\n  - conv: {out: 16, kernel: 1, stride: 2}\n"
+WARNS = ("input: [3, 32, 32]\nlayers:\n  - conv: {out: 16, kernel: 5, padding: 2}\n"
+         "  - conv: {out: 16, kernel: 1, stride: 2}\n")  # conv2 drops a row and a column: CNN102
 BROKEN = "input: [3, 8, 8]\nlayers:\n  - rleu\n"
 
 
@@ -63,7 +64,8 @@ def test_sarif_validates_for_odd_paths(cli, work, name):
     from urllib.parse import unquote
     assert unquote(location["uri"]) == name and ":" not in location["uri"]
     base = log["runs"][0]["originalUriBaseIds"]["SRCROOT"]["uri"]
-    assert base.startswith("file:///") and base.endswith("/") and unquote(base[7:]).rstrip("/") == str(Path.cwd().resolve())
+    assert base.startswith("file:///") and base.endswith("/")
+    assert unquote(base[len("file://"):]).rstrip("/") == str(Path.cwd().resolve())
 
 
 def test_sarif_standard_input_is_a_described_artifact(cli, work):
@@ -113,8 +115,9 @@ def test_unreadable_spec_is_an_error_not_a_clean_log(cli, work):
     errors = [x for x in run["results"] if x["ruleId"] == "CNN000"]
     assert [x["level"] for x in errors] == ["error", "error"]
     assert rules[errors[0]["ruleIndex"]]["id"] == "CNN000"
-    assert errors[0]["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "broken.yaml", "uriBaseId": "SRCROOT"},
-                                                             "region": {"startLine": 3, "startColumn": 5}}
+    assert errors[0]["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "broken.yaml", "uriBaseId": "SRCROOT"},
+        "region": {"startLine": 3, "startColumn": 5}}
     assert "missing.yaml" in errors[1]["message"]["text"] and "locations" not in errors[1]
     [invocation] = run["invocations"]
     assert invocation["executionSuccessful"] is False
@@ -138,10 +141,12 @@ def test_unreadable_spec_in_github_format(cli, work):
 def test_github_escaping_matches_actions_core():
     assert command("some-command", [], "percent % percent % cr \r cr \r lf \n lf \n") == \
         "::some-command::percent %25 percent %25 cr %0D cr %0D lf %0A lf %0A"
-    assert command("some-command", [], "%25 %25 %0D %0D %0A %0A") == "::some-command::%2525 %2525 %250D %250D %250A %250A"
-    assert command("some-command", [("name", "percent % percent % cr \r cr \r lf \n lf \n colon : colon : comma , comma ,")],
-                   "") == ("::some-command name=percent %25 percent %25 cr %0D cr %0D lf %0A lf %0A colon %3A colon %3A "
-                           "comma %2C comma %2C::")
+    assert command("some-command", [], "%25 %25 %0D %0D %0A %0A") == \
+        "::some-command::%2525 %2525 %250D %250D %250A %250A"
+    name = "percent % percent % cr \r cr \r lf \n lf \n colon : colon : comma , comma ,"
+    assert command("some-command", [("name", name)], "") == (
+        "::some-command name=percent %25 percent %25 cr %0D cr %0D lf %0A lf %0A colon %3A colon %3A "
+        "comma %2C comma %2C::")
     assert command("some-command", [], "%25 %25 %0D %0D %0A %0A %3A %3A %2C %2C") == \
         "::some-command::%2525 %2525 %250D %250D %250A %250A %253A %253A %252C %252C"
     assert command("some-command", [], "") == "::some-command::"  # "command only"
@@ -153,7 +158,8 @@ def test_github_escaping_matches_actions_core():
 def test_github_finding_with_hostile_path_and_message():
     f = Finding("CNN206", Severity.INFO, "100% of it,\r\nreally ::error::", Location("a,b:c d.yaml", 2, 3))
     line = github([f])
-    assert line.startswith("::notice file=a%2Cb%3Ac d.yaml,line=2,col=3,title=CNN206 lrn::100%25 of it,%0D%0Areally ::error::")
+    assert line.startswith("::notice file=a%2Cb%3Ac d.yaml,line=2,col=3,title=CNN206 lrn::"
+                           "100%25 of it,%0D%0Areally ::error::")
     assert line.count("\n") == 1  # one command: the message cannot start another line
 
 

@@ -162,15 +162,19 @@ def diff(old: Analysis, new: Analysis) -> Diff:
     m_old, m_new = metrics(old), metrics(new)
     return Diff(old, new, tuple(ordered), tuple(_stages(old, new, pairs, ordered)),
                 {key: Delta(m_old[key], m_new[key]) for key, _, _ in TOTALS},
-                Delta(m_old["output"], m_new["output"]), Delta(old.network.input, new.network.input),
+                Delta(m_old["output"], m_new["output"]), Delta(_net(old).input, _net(new).input),
                 Delta(m_old["receptive_field"], m_new["receptive_field"]),
                 Delta(m_old["local_receptive_field"], m_new["local_receptive_field"]),
                 Delta(peak(old), peak(new)))
 
 
+def _net(a: Analysis) -> Any:
+    return a.network  # a Network (typed loosely on Analysis, whose module cannot import it)
+
+
 def peak(a: Analysis) -> Peak:
     """The peak of live activations and the layer that runs at that moment (the newest live tensor's maker)."""
-    size, live = a.network.schedule.peak(tensor_bytes(a))
+    size, live = _net(a).schedule.peak(tensor_bytes(a))
     last = max(live)
     return Peak(size, "input" if last == INPUT else a.layers[last].name)
 
@@ -259,7 +263,7 @@ def stage_of(info: LayerInfo) -> str:
 
 
 def _stage_type(a: Analysis, name: str, info: LayerInfo) -> str:
-    group = a.network.groups.get(name)
+    group = _net(a).groups.get(name)
     return group.label if group is not None and info.groups else info.type
 
 
@@ -279,28 +283,27 @@ def _stages(old: Analysis, new: Analysis, pairs: Sequence[Tuple[int, int, str]],
     s_old, s_new = _stage_sums(old), _stage_sums(new)
     votes = Counter((stage_of(old.layers[i]), stage_of(new.layers[j])) for i, j, _ in pairs)
     partner: Dict[str, str] = {}  # old stage → new stage
-    taken = set()
     # most shared layers first; on a tie, a stage that kept its name
     for (a, b), _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0][0] != kv[0][1])):
-        if a not in partner and b not in taken:
-            partner[a], _ = b, taken.add(b)
+        if a not in partner and b not in partner.values():
+            partner[a] = b
     for name in s_old:  # a stage every layer of which changed type still keeps its name
-        if name not in partner and name in s_new and name not in taken:
-            partner[name], _ = name, taken.add(name)
+        if name not in partner and name in s_new and name not in partner.values():
+            partner[name] = name
     touched = {stage_of(c.new) for c in layers if c.new is not None and c.status in ("added", "changed")}
     touched |= {stage_of(c.old) for c in layers if c.old is not None and c.status == "removed"}
     back = {b: a for a, b in partner.items()}
     news = []
     for b, sums in s_new.items():
-        a = back.get(b)
-        costs = {k: Delta(s_old[a][k] if a else 0, sums[k]) for k in STAGE_KEYS}
-        if a is None:
+        was = back.get(b)
+        costs = {k: Delta(s_old[was][k] if was else 0, sums[k]) for k in STAGE_KEYS}
+        if was is None:
             status = "added"
-        elif b in touched or a in touched or any(not d.same for d in costs.values()):
+        elif b in touched or was in touched or any(not d.same for d in costs.values()):
             status = "changed"
         else:
-            status = "renamed" if a != b else "unchanged"
-        news.append(StageChange(status, a, b, sums["type"], costs))
+            status = "renamed" if was != b else "unchanged"
+        news.append(StageChange(status, was, b, sums["type"], costs))
     order_new = {b: j for j, b in enumerate(s_new)}
     removed = {i: StageChange("removed", a, None, s_old[a]["type"], {k: Delta(s_old[a][k], 0) for k in STAGE_KEYS})
                for i, a in enumerate(s_old) if a not in partner}

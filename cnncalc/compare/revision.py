@@ -44,7 +44,12 @@ def read(rev: str, path: str, cwd: Optional[Path] = None) -> Source:
         except OSError as e:
             raise OptionError(f"cannot read {name}: git is not available ({e.strerror or e})") from None
         expired = threading.Event()
-        timer = threading.Timer(TIMEOUT, lambda: (expired.set(), proc.kill()))
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(TIMEOUT, expire)
         timer.start()
         try:
             data = proc.stdout.read(MAX_BYTES + 1)  # type: ignore[union-attr]
@@ -76,7 +81,8 @@ def verify(rev: str) -> None:
     if rev.startswith("-") or not _REVISION.match(f"{rev}:x"):
         raise OptionError(f"not a git revision: {rev}", option="--baseline")
     try:
-        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], stdin=subprocess.DEVNULL,
+        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                              stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
     except (OSError, subprocess.TimeoutExpired) as e:
         raise OptionError(f"cannot check the revision {rev}: {e}", option="--baseline") from None

@@ -87,7 +87,8 @@ def read_file(text: str, filename: str) -> Tuple[Dict[str, Baseline], int, str]:
         data = json.loads(text)
     except ValueError as e:
         raise bad(f"JSON syntax ({e})") from None
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION or not isinstance(data.get("specs"), dict):
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION \
+            or not isinstance(data.get("specs"), dict):
         raise bad(f"expected an object with schema_version {SCHEMA_VERSION} and specs")
     out = {}
     for path, entry in data["specs"].items():

@@ -183,7 +183,8 @@ def sarif(findings: Sequence[Finding], failures: Failures = ()) -> str:
     rules = [{"id": code, "name": REGISTRY[code].name,
               "shortDescription": {"text": REGISTRY[code].doc.what},
               "fullDescription": {"text": REGISTRY[code].why},
-              "help": {"text": f"{REGISTRY[code].doc.what}\nWhy: {REGISTRY[code].why}\n`cnncalc rules {code}` shows examples."},
+              "help": {"text": f"{REGISTRY[code].doc.what}\nWhy: {REGISTRY[code].why}\n"
+                               f"`cnncalc rules {code}` shows examples."},
               "helpUri": help_uri(code),
               "defaultConfiguration": {"level": level[REGISTRY[code].severity]}} for code in codes]
     rules.append({"id": UNREADABLE_ID, "name": UNREADABLE_NAME,

@@ -59,7 +59,7 @@ def _value(v: Any) -> str:
 def layer_summary(c: LayerChange) -> str:
     """What changed in one layer, in one line (without its name)."""
     parts = []
-    if c.renamed:
+    if c.renamed and c.old is not None:
         parts.append(f"was {c.old.name}")
     if c.args:
         parts.append(arg_text(c.args))
@@ -121,8 +121,10 @@ def render_text(d: Diff, old_label: str, new_label: str, all_layers: bool = Fals
     if stages:
         lines += ["", "Stages:"]
         for s in stages:
-            costs = "; ".join(f"{label} {change('count', s.costs[k])}" for k, label in LAYER_KEYS if not s.costs[k].same)
-            lines.append(f"  {MARK[s.status]} {stage_label(s)} ({s.type}, {s.status})" + (f": {costs}" if costs else ""))
+            costs = "; ".join(f"{label} {change('count', s.costs[k])}" for k, label in LAYER_KEYS
+                              if not s.costs[k].same)
+            head = f"  {MARK[s.status]} {stage_label(s)} ({s.type}, {s.status})"
+            lines.append(head + (f": {costs}" if costs else ""))
     layers = [c for c in d.layers if all_layers or c.status != "unchanged"]
     if layers:
         lines += ["", "Layers:"]
@@ -192,7 +194,8 @@ def diff_dict(d: Diff, old_label: str, new_label: str) -> Dict[str, Any]:
         "old": side(d.old, old_label), "new": side(d.new, new_label), "changed": d.changed,
         "totals": {key: _delta(d.totals[key]) for key, _, _ in TOTALS},
         "output": {"old": list(d.output.old), "new": list(d.output.new)},
-        "receptive_field": {"old": receptive_field(d.receptive_field.old), "new": receptive_field(d.receptive_field.new)},
+        "receptive_field": {"old": receptive_field(d.receptive_field.old),
+                            "new": receptive_field(d.receptive_field.new)},
         "local_receptive_field": {"old": receptive_field(d.local_receptive_field.old),
                                   "new": receptive_field(d.local_receptive_field.new)},
         "peak": {"old": {"bytes": d.peak.old.bytes, "layer": d.peak.old.layer},
@@ -226,9 +229,8 @@ def render_github(d: Diff, old_label: str, new_label: str, new_file: Optional[st
     if removed:
         totals.append("removed: " + ", ".join(removed))
     lines = [f"::notice title={title}::{escape_data(chr(10).join(totals))}"]
-    shown = [c for c in d.layers if c.status in ("added", "changed") and c.new is not None]
-    for c in shown[:MAX_ANNOTATIONS]:
-        loc = c.new.node.loc
+    shown = [(c, c.new.node.loc) for c in d.layers if c.status in ("added", "changed") and c.new is not None]
+    for c, loc in shown[:MAX_ANNOTATIONS]:
         where = f"file={escape_property(new_file)},line={loc.line},col={loc.col}," if new_file else ""
         lines.append(f"::notice {where}title={escape_property(f'{c.status}: {c.name}')}::"
                      f"{escape_data(layer_summary(c))}")

@@ -16,7 +16,7 @@ when a layer class validates something this table does not describe.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from ..errors import Location, SpecError
 from ..layers import REGISTRY, Arg, types
@@ -52,13 +52,15 @@ def _arg_schema(arg: Arg, extra: Dict[str, Any]) -> Dict[str, Any]:
 
 def _meta() -> Dict[str, Any]:
     ids = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-    return {"name": {"type": "string", "description": "row label"}, "id": {"type": "string", "description": "a handle for `from:`"},
+    return {"name": {"type": "string", "description": "row label"},
+            "id": {"type": "string", "description": "a handle for `from:`"},
             "from": {**ids, "description": "input id(s); `input` is the network input"},
-            "trainable": {"anyOf": [{"type": "boolean"}, VARIABLE]}, "lint-ignore": {**ids, "description": "lint codes silenced here"},
+            "trainable": {"anyOf": [{"type": "boolean"}, VARIABLE]},
+            "lint-ignore": {**ids, "description": "lint codes silenced here"},
             "when": {"anyOf": [{"type": "boolean"}, VARIABLE], "description": "include this entry only when true"}}
 
 
-def bare_ok(cls: type) -> bool:
+def bare_ok(cls: Any) -> bool:
     """Whether the layer type can stand alone, without arguments (`- relu`, `- dropout`; not `- upsample`)."""
     try:
         cls.create(None, {}, Location("<schema>", 1, 1))
@@ -88,7 +90,7 @@ def near_misses(names: List[str]) -> str:
 def spec_schema() -> Dict[str, Any]:
     meta_defs = _meta()
     meta = {k: {"$ref": f"#/$defs/meta/{k}"} for k in meta_defs}
-    layer_types = sorted(types().items())
+    layer_types: List[Tuple[str, Any]] = sorted(types().items())
     entries, bare, arg_defs = [], [], {}
     for name, cls in layer_types:
         rules = VALIDATE_RULES.get(name, {})
@@ -96,7 +98,8 @@ def spec_schema() -> Dict[str, Any]:
         props = {a.name: _arg_schema(a, limits.get(a.name, {})) for a in cls.args}
         required = [a.name for a in cls.args if a.required]
         # meta keys (name, id, from, …) may also sit inside the argument mapping
-        args = {"type": "object", "properties": {**props, **meta}, "additionalProperties": False, **rules.get("object", {})}
+        args = {"type": "object", "properties": {**props, **meta}, "additionalProperties": False,
+                **rules.get("object", {})}
         if required:
             args["required"] = required
         alone = bare_ok(cls)
@@ -111,7 +114,8 @@ def spec_schema() -> Dict[str, Any]:
         entry: Dict[str, Any] = {"type": "object", "description": cls.doc, "additionalProperties": False,
                                  "properties": {name: {"$ref": f"#/$defs/args/{name}"}, **meta}}
         if cls.aliases:
-            entry["patternProperties"] = {"^(?:" + "|".join(map(re.escape, cls.aliases)) + ")$": {"$ref": f"#/$defs/args/{name}"}}
+            pattern = "^(?:" + "|".join(map(re.escape, cls.aliases)) + ")$"
+            entry["patternProperties"] = {pattern: {"$ref": f"#/$defs/args/{name}"}}
             entry["oneOf"] = [{"required": [k]} for k in keys]
         else:
             entry["required"] = [name]
@@ -119,9 +123,11 @@ def spec_schema() -> Dict[str, Any]:
     taken = sorted(REGISTRY) + list(STRUCTURES)
     structures = {flavour: _structures(flavour, meta) for flavour in ("layers", "plain_layers")}
     misspelt = {"$ref": "#/$defs/misspelt"}
-    block_word = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$", "not": {"anyOf": [{"enum": taken}, misspelt]},
+    block_word = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$",
+                  "not": {"anyOf": [{"enum": taken}, misspelt]},
                   "description": "a block defined under `blocks:` (a spec without `blocks:` has none)"}
-    block_entry = {"type": "object", "description": "a block defined under `blocks:`, with its args", "minProperties": 1,
+    block_entry = {"type": "object", "description": "a block defined under `blocks:`, with its args",
+                   "minProperties": 1,
                    "not": {"anyOf": [{"required": [k]} for k in taken]},
                    "propertyNames": {"anyOf": [{"enum": list(META_KEYS)}, {"not": misspelt}]}}
     # the aliases of layers that stand alone are accepted by a pattern, so completion offers each type once
@@ -129,10 +135,11 @@ def spec_schema() -> Dict[str, Any]:
     bare.append({"type": "string", "pattern": "^(?:" + "|".join(map(re.escape, aliases)) + ")$",
                  "description": "another name of a layer type (`gap` for global_avgpool, `batchnorm` for bn)"})
     layer = {"anyOf": [*bare, *entries]}
-    block = {"anyOf": [{"$ref": "#/$defs/layers"}, {"type": "object", "required": ["layers"], "additionalProperties": False,
-                                                    "properties": {"args": {"type": "object", "description": "defaults; null means required"},
-                                                                   "layers": {"$ref": "#/$defs/layers"}}}]}
-    top = {
+    block_args = {"type": "object", "description": "defaults; null means required"}
+    block = {"anyOf": [{"$ref": "#/$defs/layers"},
+                       {"type": "object", "required": ["layers"], "additionalProperties": False,
+                        "properties": {"args": block_args, "layers": {"$ref": "#/$defs/layers"}}}]}
+    top: Dict[str, Dict[str, Any]] = {
         "name": {"type": "string"}, "description": {"type": "string"},
         "input": {"type": "array", "items": {"anyOf": [INT.schema(), VARIABLE]}, "minItems": 1, "maxItems": 4},
         "vars": {"type": "object"},
@@ -147,7 +154,8 @@ def spec_schema() -> Dict[str, Any]:
             "title": "cnncalc network spec", "type": "object", "required": ["input", "layers"],
             "properties": top, "additionalProperties": False,
             # without `blocks:` there are no block names: every word must be a layer type
-            "if": {"not": {"required": ["blocks"]}}, "then": {"properties": {"layers": {"$ref": "#/$defs/plain_layers"}}},
+            "if": {"not": {"required": ["blocks"]}},
+            "then": {"properties": {"layers": {"$ref": "#/$defs/plain_layers"}}},
             "$defs": {"layers": {"type": "array", "items": {"$ref": "#/$defs/entry"}},
                       "plain_layers": {"type": "array", "items": {"$ref": "#/$defs/plain_entry"}},
                       "entry": {"anyOf": [{"$ref": "#/$defs/layer"}, *structures["layers"], block_word, block_entry]},
@@ -157,7 +165,7 @@ def spec_schema() -> Dict[str, Any]:
                                    "description": "one letter away from a layer type: a misspelling, not a block"}}}
 
 
-def _alone(cls: type) -> str:
+def _alone(cls: Any) -> str:
     if not cls.args:
         return "no arguments"
     return "arguments optional: " + ", ".join(f"{a.name}={a.default!r}" for a in cls.args)
@@ -169,7 +177,8 @@ def _structures(flavour: str, meta: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [
         {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
          "description": "the layers N times (`as: i` names the 0-based iteration)",
-         "properties": {"repeat": {"anyOf": [INT0.schema(), VARIABLE]}, "layers": layers_ref, "as": {"type": "string"}, **meta}},
+         "properties": {"repeat": {"anyOf": [INT0.schema(), VARIABLE]}, "layers": layers_ref,
+                        "as": {"type": "string"}, **meta}},
         {"type": "object", "required": ["residual"], "additionalProperties": False,
          "description": "body plus shortcut (identity when left out), merged",
          "properties": {"residual": {"type": "object", "required": ["body"], "additionalProperties": False,
@@ -179,7 +188,7 @@ def _structures(flavour: str, meta: Dict[str, Any]) -> List[Dict[str, Any]]:
          "description": "branches on the same input, merged",
          "properties": {"parallel": {"type": "object", "required": ["branches"], "additionalProperties": False,
                                      "properties": {"branches": {"type": "array", "items": {"anyOf": [
-                                         layers_ref, {"type": "object", "required": ["layers"],
-                                                      "properties": {"name": {"type": "string"}, "layers": layers_ref}}]}},
+                                         layers_ref, {"type": "object", "required": ["layers"], "properties": {
+                                             "name": {"type": "string"}, "layers": layers_ref}}]}},
                                          "merge": {"enum": ["concat", "add", "mul"]}}}, **meta}},
     ]
