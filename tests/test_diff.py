@@ -246,3 +246,47 @@ def test_revision_reading_is_bounded(monkeypatch, repo):
         revision.read("HEAD", "old.yaml")
     assert revision.split("-x:y") is None and revision.split("old.yaml") is None  # an option, an existing file
     assert revision.split("main:models/a b.yaml") == ("main", "models/a b.yaml")
+
+
+def test_random_insertions_are_additions_only():
+    """Brute force over random chains: inserting k layers anywhere gives exactly k additions, no removal, and every
+    old layer matched to a layer of its own type and arguments (the spec order kept)."""
+    import random
+
+    kinds = ["conv: {out: 4, kernel: 1}", "conv: {out: 4, kernel: 3, padding: 1}", "relu", "bn", "identity"]
+    rng = random.Random(0)
+    for _ in range(60):
+        old = [rng.choice(kinds) for _ in range(rng.randint(1, 30))]
+        new = list(old)
+        k = rng.randint(0, 6)
+        for _ in range(k):
+            new.insert(rng.randint(0, len(new)), rng.choice(kinds))
+
+        def spec(entries):
+            return "input: [4, 6, 6]\nlayers:\n" + "".join(f"  - {e}\n" for e in entries)
+
+        d = diff(analysis(spec(old)), analysis(spec(new)))
+        assert (d.count("added"), d.count("removed"), d.count("changed")) == (k, 0, 0), (old, new)
+        pairs = [(c.old, c.new) for c in d.layers if c.old and c.new]
+        assert all(signature_of(a) == signature_of(b) for a, b in pairs)
+        assert [b.index for _, b in pairs] == sorted(b.index for _, b in pairs)
+
+
+def signature_of(info):
+    from cnncalc.compare.diff import signature
+
+    return signature(info)
+
+
+def test_long_chains_align_in_linear_time():
+    """10,000 layers with one conv inserted in the middle: the convs' positional names after it shift.
+    (A count, not a timing: the old difflib alignment took a minute here, see benchmarks/bench_diff.py.)"""
+    def chain(insert):
+        body = "".join("  - conv: {out: 8, kernel: 3, padding: 1}\n  - relu\n" if i != 2500 or not insert else
+                       "  - conv: {out: 8, kernel: 1}\n  - conv: {out: 8, kernel: 3, padding: 1}\n  - relu\n"
+                       for i in range(5000))
+        return "input: [8, 4, 4]\nlayers:\n" + body
+
+    d = diff(analysis(chain(False)), analysis(chain(True)))
+    # the 2,500 convs after the new one are renamed (conv2501 → conv2502); relus count apart and keep their names
+    assert d.counts == {"added": 1, "removed": 0, "changed": 0, "renamed": 2500, "unchanged": 7500}

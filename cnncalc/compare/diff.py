@@ -1,12 +1,13 @@
 """A diff of two networks: which layers were added, removed, changed or renamed, and what that did to the costs.
 
-Layers are matched in three passes, each keeping spec order:
+Layers are matched in passes that keep spec order:
 
-1. by name and arguments: the two layer sequences aligned on (name, type, arguments) — what did not move;
-2. what is left, by structure: aligned on (type, arguments) alone, so a renamed stage (`layer1` → `stage1`) or a
-   positional name shifted by an inserted layer (`conv2` → `conv3`) is a rename, not a removal and an addition;
-3. what is still left within each aligned gap, by name (same name and type: a layer whose arguments changed), and
-   then by type in order (a layer renamed *and* changed).
+1. by structure: the two layer sequences aligned on (type, arguments) by a patience diff (common prefix and suffix,
+   then what occurs once on each side as anchors), so what did not change is matched whatever it is called now —
+   a renamed stage (`layer1` → `stage1`), or a positional name shifted by an inserted layer (`conv2` → `conv3`),
+   is a rename, not a removal and an addition. A pair with the same name is matched "by name", else "by structure";
+2. in each gap the alignment leaves, by name (same name and type: a layer whose arguments changed), and then by
+   type in order (a layer renamed *and* changed).
 
 Anything unmatched is added or removed. Stages are the top-level rows of `summary --depth 1` (a block, repeat,
 residual or a top-level layer); a new stage is paired with the old stage most of its matched layers came from, so a
@@ -16,7 +17,7 @@ is exact (new − old) with its share of the old value. Formatting lives in `cnn
 from __future__ import annotations
 
 import difflib
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
@@ -186,22 +187,93 @@ def signature(info: LayerInfo) -> Tuple[str, str]:
 
 
 def match(old: Sequence[LayerInfo], new: Sequence[LayerInfo]) -> List[Tuple[int, int, str]]:
-    """(old index, new index, how) for every matched pair, by the three passes of the module docstring."""
+    """(old index, new index, how) for every matched pair, by the passes of the module docstring."""
     pairs: List[Tuple[int, int, str]] = []
-    full_old = [(info.name, signature(info)) for info in old]
-    full_new = [(info.name, signature(info)) for info in new]
-    for tag, a0, a1, b0, b1 in _opcodes(full_old, full_new):
-        if tag == "equal":
-            pairs += [(a0 + k, b0 + k, "name") for k in range(a1 - a0)]
-            continue
-        sig_old = [full_old[i][1] for i in range(a0, a1)]
-        sig_new = [full_new[j][1] for j in range(b0, b1)]
-        for tag2, c0, c1, d0, d1 in _opcodes(sig_old, sig_new):
-            if tag2 == "equal":
-                pairs += [(a0 + c0 + k, b0 + d0 + k, "structure") for k in range(c1 - c0)]
-            elif tag2 == "replace":
-                pairs += _leftovers(old, new, range(a0 + c0, a0 + c1), range(b0 + d0, b0 + d1))
+    sig_old, sig_new = [signature(info) for info in old], [signature(info) for info in new]
+    for a0, a1, b0, b1, same in _blocks(sig_old, sig_new, 0, len(old), 0, len(new)):
+        if same:
+            pairs += [(a0 + k, b0 + k, "name" if old[a0 + k].name == new[b0 + k].name else "structure")
+                      for k in range(a1 - a0)]
+        elif a1 > a0 and b1 > b0:
+            pairs += _leftovers(old, new, range(a0, a1), range(b0, b1))
     return sorted(pairs)
+
+
+MAX_DENSE = 250_000  # old × new items beyond which a gap without unique anchors is not aligned item by item
+
+
+def _blocks(a: Sequence[Hashable], b: Sequence[Hashable], a0: int, a1: int, b0: int, b1: int):
+    """a[a0:a1] and b[b0:b1] cut into blocks (a0, a1, b0, b1, equal), in order: a patience diff.
+
+    Common prefix and suffix first; in between, the items that occur once on each side anchor the alignment (the
+    longest run of them in the same order), and the gaps between anchors are aligned the same way. A gap with no
+    such anchors is handed to difflib when small, and left as one unequal block when large: a CNN repeats the same
+    (type, arguments) thousands of times, where difflib's matching grows with the square of the length.
+    """
+    out: List[Tuple[int, int, int, int, bool]] = []
+    stack: List[Tuple] = [("align", a0, a1, b0, b1)]  # tasks, last first: no recursion, however deep the gaps nest
+    while stack:
+        task = stack.pop()
+        if task[0] == "block":
+            out.append(task[1])
+            continue
+        _, a0, a1, b0, b1 = task
+        start0, start1, end0, end1 = a0, b0, a1, b1
+        while a0 < a1 and b0 < b1 and a[a0] == b[b0]:
+            a0, b0 = a0 + 1, b0 + 1
+        while a1 > a0 and b1 > b0 and a[a1 - 1] == b[b1 - 1]:
+            a1, b1 = a1 - 1, b1 - 1
+        tasks: List[Tuple] = []
+        if a0 > start0:
+            tasks.append(("block", (start0, a0, start1, b0, True)))
+        anchors = _anchors(a, b, a0, a1, b0, b1) if a0 < a1 and b0 < b1 else []
+        if anchors:
+            i, j = a0, b0
+            for x, y in anchors:
+                tasks += [("align", i, x, j, y), ("block", (x, x + 1, y, y + 1, True))]
+                i, j = x + 1, y + 1
+            tasks.append(("align", i, a1, j, b1))
+        elif a0 < a1 and b0 < b1 and (a1 - a0) * (b1 - b0) <= MAX_DENSE:
+            tasks += [("block", (a0 + c0, a0 + c1, b0 + d0, b0 + d1, tag == "equal"))
+                      for tag, c0, c1, d0, d1 in _opcodes(a[a0:a1], b[b0:b1])]
+        elif a0 < a1 or b0 < b1:
+            tasks.append(("block", (a0, a1, b0, b1, False)))
+        if a1 < end0 or b1 < end1:
+            tasks.append(("block", (a1, end0, b1, end1, True)))
+        stack.extend(reversed(tasks))
+    return out
+
+
+def _anchors(a, b, a0, a1, b0, b1) -> List[Tuple[int, int]]:
+    """Positions of the items unique on both sides, the longest subsequence of them in the same order on both."""
+    once_a: Dict[Hashable, int] = {}
+    for i in range(a0, a1):
+        once_a[a[i]] = -1 if a[i] in once_a else i
+    once_b: Dict[Hashable, int] = {}
+    for j in range(b0, b1):
+        once_b[b[j]] = -1 if b[j] in once_b else j
+    common = sorted((i, once_b[key]) for key, i in once_a.items() if i >= 0 and once_b.get(key, -1) >= 0)
+    # the longest increasing run of new positions, by patience sorting (n log n)
+    tails: List[int] = []  # tails[n]: the index into `common` ending the best increasing run of length n + 1
+    back: List[int] = []
+    for k, (_, j) in enumerate(common):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if common[tails[mid]][1] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        back.append(tails[lo - 1] if lo else -1)
+        if lo == len(tails):
+            tails.append(k)
+        else:
+            tails[lo] = k
+    run, k = [], tails[-1] if tails else -1
+    while k >= 0:
+        run.append(common[k])
+        k = back[k]
+    return run[::-1]
 
 
 def _opcodes(a: Sequence[Hashable], b: Sequence[Hashable]):
@@ -212,21 +284,28 @@ def _opcodes(a: Sequence[Hashable], b: Sequence[Hashable]):
 def _leftovers(old: Sequence[LayerInfo], new: Sequence[LayerInfo], olds: Iterable[int],
                news: Iterable[int]) -> List[Tuple[int, int, str]]:
     """Pairs within one gap of the structural alignment: same name and type first, then same type in order."""
-    olds, news = list(olds), list(news)
+    olds, free = list(olds), dict.fromkeys(news)  # free: new indices not yet paired, in order
     pairs = []
-    by_name = {new[j].name: j for j in news}
-    for i in list(olds):
-        j = by_name.get(old[i].name)
-        if j is not None and j in news and new[j].type == old[i].type:
-            pairs.append((i, j, "name"))
-            olds.remove(i)
-            news.remove(j)
-    last = -1  # pairs by type keep their order: each new layer after the previous one paired
+    by_name = {new[j].name: j for j in free}
+    rest = []
     for i in olds:
-        j = next((j for j in news if j > last and new[j].type == old[i].type), None)
-        if j is not None:
+        j = by_name.get(old[i].name)
+        if j is not None and j in free and new[j].type == old[i].type:
+            pairs.append((i, j, "name"))
+            del free[j]
+        else:
+            rest.append(i)
+    queues: Dict[str, deque] = {}
+    for j in free:
+        queues.setdefault(new[j].type, deque()).append(j)
+    last = -1  # pairs by type keep their order: each new layer after the previous one paired
+    for i in rest:
+        queue = queues.get(old[i].type)
+        while queue and queue[0] <= last:
+            queue.popleft()
+        if queue:
+            j = queue.popleft()
             pairs.append((i, j, "type"))
-            news.remove(j)
             last = j
     return pairs
 
@@ -283,13 +362,16 @@ def _stages(old: Analysis, new: Analysis, pairs: Sequence[Tuple[int, int, str]],
     s_old, s_new = _stage_sums(old), _stage_sums(new)
     votes = Counter((stage_of(old.layers[i]), stage_of(new.layers[j])) for i, j, _ in pairs)
     partner: Dict[str, str] = {}  # old stage → new stage
+    taken = set()  # new stages already paired
     # most shared layers first; on a tie, a stage that kept its name
     for (a, b), _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0][0] != kv[0][1])):
-        if a not in partner and b not in partner.values():
+        if a not in partner and b not in taken:
             partner[a] = b
+            taken.add(b)
     for name in s_old:  # a stage every layer of which changed type still keeps its name
-        if name not in partner and name in s_new and name not in partner.values():
+        if name not in partner and name in s_new and name not in taken:
             partner[name] = name
+            taken.add(name)
     touched = {stage_of(c.new) for c in layers if c.new is not None and c.status in ("added", "changed")}
     touched |= {stage_of(c.old) for c in layers if c.old is not None and c.status == "removed"}
     back = {b: a for a, b in partner.items()}
