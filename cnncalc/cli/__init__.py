@@ -21,6 +21,7 @@ from ..errors import INTERNAL_EXIT, CnncalcError, InternalError, OptionError
 COMMANDS = {
     "summary": ("summary", "Every layer's shape, params, MACs, FLOPs and receptive field."),
     "compare": ("compare", "Compare specs or variants side by side, by stage, or over a sweep."),
+    "diff": ("diff", "What changed between two networks: layers, stages, costs (for pull requests)."),
     "diagram": ("diagram", "Draw the network as a Mermaid, DOT or SVG graph."),
     "kernels": ("kernels", "One F×F conv against the alternatives with the same receptive field."),
     "schema": ("schema", "Print the JSON Schema of the spec language."),

@@ -9,20 +9,24 @@ The same section is read in three places, validated by one function, and merged 
       strict: false                # warnings fail too
       budgets: {params: 25M, macs: 4G, peak-memory: 512MiB}   # null lifts a budget
       rules: {CNN106: {factor: 8}}
+      growth: {params: 5%, macs: 10%}   # with a baseline (--baseline REV|FILE, or `baseline:`): CNN31x
+      baseline: {params: 25.6M}         # the figures at the base, kept in the spec or config itself
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ..errors import Location, OptionError, SpecError, did_you_mean
 from ..spec.options import parse_quantity
 from ..spec.source import Node
+from .baseline import METRICS, Baseline, parse_share
 from .core import REGISTRY, matches
 
-KEYS = ("select", "ignore", "strict", "budgets", "rules")
+KEYS = ("select", "ignore", "strict", "budgets", "rules", "growth", "baseline")
 CONFIG_NAMES = (".cnncalc.yaml", ".cnncalc.yml")
 
 
@@ -98,6 +102,8 @@ class Settings:
     strict: bool = False
     budgets: Dict[str, Optional[int]] = field(default_factory=dict)  # BUDGETS name → limit (None: none)
     rules: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # code → option → value
+    growth: Dict[str, Optional[Fraction]] = field(default_factory=dict)  # baseline.METRICS name → share allowed
+    baseline: Optional[Baseline] = None  # the figures at the base, for the growth rules
 
     def selects(self, code: str) -> bool:
         return matches(code, self.select) and not matches(code, self.ignore)
@@ -111,7 +117,8 @@ class Settings:
         rules = {code: {**self.rules.get(code, {}), **opts} for code, opts in part.get("rules", {}).items()}
         return replace(self, select=part.get("select", self.select), ignore=self.ignore + part.get("ignore", ()),
                        strict=part.get("strict", self.strict), budgets={**self.budgets, **part.get("budgets", {})},
-                       rules={**self.rules, **rules})
+                       rules={**self.rules, **rules}, growth={**self.growth, **part.get("growth", {})},
+                       baseline=part.get("baseline", self.baseline))
 
 
 def codes(values: Iterable[Any], loc: Optional[Location], what: str) -> Tuple[str, ...]:
@@ -160,6 +167,10 @@ def section(node: Optional[Node], where: str) -> Dict[str, Any]:
             part[key] = _budgets(value, f"{where}.budgets")
         elif key == "rules":
             part[key] = _rule_options(value, f"{where}.rules")
+        elif key == "growth":
+            part[key] = _growth(value, f"{where}.growth")
+        elif key == "baseline":
+            part[key] = _baseline(value, f"{where}.baseline")
         else:
             raise SpecError(f"`{where}` has no key '{key}'", node.key_loc(key),
                             hint=did_you_mean(key, KEYS) or f"keys: {', '.join(KEYS)}")
@@ -191,6 +202,39 @@ def budget_value(key: str, value: Any, loc: Optional[Location], where: str) -> O
         return BUDGETS[key].parse(value)
     except OptionError as e:
         raise SpecError(f"`{where}`: {e.message}", loc, e.hint) from None
+
+
+def _metric(name: str, loc: Optional[Location], where: str) -> str:
+    key = name.replace("_", "-")
+    if key not in METRICS:
+        raise SpecError(f"`{where}` has no metric '{name}'", loc, hint=did_you_mean(key, METRICS) or f"metrics: {', '.join(METRICS)}")
+    return key
+
+
+def _growth(node: Node, where: str) -> Dict[str, Optional[Fraction]]:
+    if node.kind != "map":
+        raise SpecError(f"`{where}` must be a mapping like {{params: 5%, macs: 10%}}", node.loc)
+    out: Dict[str, Optional[Fraction]] = {}
+    for name, value in node.value.items():
+        key = _metric(name, node.key_loc(name), where)
+        try:
+            out[key] = None if value.plain() is None else parse_share(value.plain())
+        except OptionError as e:
+            raise SpecError(f"`{where}.{name}`: {e.message}", value.loc, e.hint) from None
+    return out
+
+
+def _baseline(node: Node, where: str) -> Baseline:
+    if node.kind != "map":
+        raise SpecError(f"`{where}` must be a mapping like {{params: 25.6M, peak-memory: 12MiB}}", node.loc)
+    totals: Dict[str, int] = {}
+    for name, value in node.value.items():
+        key = _metric(name, node.key_loc(name), where)
+        try:
+            totals[key] = parse_quantity(value.plain(), METRICS[key].kind)
+        except OptionError as e:
+            raise SpecError(f"`{where}.{name}`: {e.message}", value.loc, e.hint) from None
+    return Baseline(f"`{where}` at {node.loc}", totals)
 
 
 def _rule_options(node: Node, where: str) -> Dict[str, Dict[str, Any]]:
