@@ -48,7 +48,7 @@ def test_default_table(cli):
     assert result.exit_code == 0 and result.stderr == ""
     out = result.stdout
     assert out.startswith("tiny-cnn — input 1×28×28, batch 1, float32")
-    assert "│conv1 " in out and "│ 117.60K │" in out  # 6·28·28·25 MACs in human units
+    assert "│ conv1 " in out and "│ 117.60K │" in out  # 6·28·28·25 MACs in human units
     assert "Params           61,706 (61.71K): 61,706 trainable, 0 frozen; 0 buffers" in out
     assert "Receptive field  global (every output sees the whole input)" in out
 

@@ -55,14 +55,15 @@ def load_network(arg: str, sets: Sequence[str] = (), input_shape: Optional[str] 
     return load(arg, vars=values, input=shape)
 
 
-def console(stderr: bool = False):
-    """A rich console: colour only on a terminal, never with NO_COLOR; wide when writing to a file or pipe."""
+def console(stderr: bool = False, width: Optional[int] = None):
+    """A rich console: colour only on a terminal, never with NO_COLOR; wide when writing to a file or pipe (or
+    `width` columns wide when given)."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
     return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not terminal,
-                   highlight=False, width=None if terminal else 140, soft_wrap=False,
+                   highlight=False, width=width or (None if terminal else 140), soft_wrap=False,
                    color_system="auto" if terminal else None)
 
 

@@ -6,8 +6,6 @@ import click
 from ..errors import OptionError, SpecError
 from .options import Failure, console, load_network, spec_options
 
-COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
-
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
@@ -16,9 +14,14 @@ COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
               show_default=True, help="Output format; json/csv/markdown give exact integers.")
 @click.option("--depth", type=click.IntRange(1, 64), help="Fold containers nested deeper than N levels into one row.")
 @click.option("--columns", "columns", metavar="LIST", default="",
-              help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
+              help="Extra table columns, comma-separated, or 'all' (`--columns ?` lists them). From 120 columns "
+                   "on, FLOPs and activation memory join by themselves when they fit.")
+@click.option("--width", type=click.IntRange(40, 1000), metavar="N",
+              help="Lay the table out for N columns (default: the terminal's width; 140 into a file or pipe).")
+@click.option("--full-names", is_flag=True,
+              help="Label rows with their full dotted names instead of the tree (JSON and CSV always have them).")
 @click.option("--bars", is_flag=True, help="Instead of the table, bars of each layer's params and MACs.")
-def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
+def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, full_names, bars):
     """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
 
     SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
@@ -30,13 +33,20 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
       cnncalc summary net.yaml --format json | jq .totals.macs
       cnncalc summary net.yaml --depth 1 --columns flops,memory
       cnncalc summary resnet50 --bars --depth 2
+      cnncalc summary inception_v3 --width 80 --full-names
     """
     if bars and fmt != "table":
         raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
-    chosen = COLUMNS if columns.strip() == "all" else tuple(c.strip() for c in columns.split(",") if c.strip())
-    for c in chosen:
-        if c not in COLUMNS:
-            raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(COLUMNS)}", param_hint="--columns")
+    chosen = ()
+    if columns.strip():
+        from ..render.table import OPTIONAL_COLUMNS
+
+        chosen = OPTIONAL_COLUMNS if columns.strip() == "all" else \
+            tuple(c.strip() for c in columns.split(",") if c.strip())
+        for c in chosen:
+            if c not in OPTIONAL_COLUMNS:
+                raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(OPTIONAL_COLUMNS)}",
+                                         param_hint="--columns")
     analyses, failures = [], []
     for spec in specs:
         try:
@@ -54,15 +64,16 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
     elif fmt == "table":
         from ..render.table import summary_table
 
-        out = console()
+        out = console(width=width)
         for a in analyses:
             if bars:
                 from ..render.bars import bars_table
                 from ..render.table import totals_panel
 
-                out.print(bars_table(a, depth), *([totals_panel(a)] if a.totals else []))
+                out.print(bars_table(a, depth), *([totals_panel(a, out.width)] if a.totals else []))
             else:
-                out.print(summary_table(a, depth=depth, columns=chosen, width=out.width), crop=False)
+                out.print(summary_table(a, depth=depth, columns=chosen, width=out.width, full_names=full_names),
+                          crop=False)
     else:
         from ..render import text
 
