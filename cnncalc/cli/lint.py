@@ -83,7 +83,7 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
     for message in failures:
         click.echo(message, err=True)
     if fmt == "text":
-        click.echo(emit.summary(findings, len(paths)), err=True)
+        click.echo(emit.summary(findings, len(paths), len(failures)), err=True)
     if failures or failed:
         raise click.exceptions.Exit(2 if failures else 1)
 

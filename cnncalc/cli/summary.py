@@ -47,18 +47,28 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
             if c not in OPTIONAL_COLUMNS:
                 raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(OPTIONAL_COLUMNS)}",
                                          param_hint="--columns")
-    analyses, failures = [], []
+    analyses, failures, failed = [], [], []  # failed: (position, JSON object) of specs that did not load
     for spec in specs:
         try:
             a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype)
-        except OptionError:  # a bad option is wrong for every spec
-            raise
+        except OptionError as e:  # a bad option is wrong for every spec
+            if fmt != "json" or not isinstance(e, SpecError) or e.option:
+                raise
+            failures.append(e.format())  # a bad value for this spec (an input of another rank): JSON says so too
+            failed.append((len(analyses) + len(failed), spec, e))
+            continue
         except SpecError as e:  # report it and go on with the other specs
             failures.append(e.format())
+            failed.append((len(analyses) + len(failed), spec, e))
             continue
         analyses.append(a)
         if a.error is not None:
             failures.append(a.error.format())
+    if fmt == "json" and failed:
+        from ..render.text import failure_dict
+
+        for at, spec, e in failed:  # every spec gets its object, in order, with the documented `error`
+            analyses.insert(at, failure_dict(spec, e, batch, dtype))
     if not analyses:
         pass
     elif fmt == "table":
