@@ -28,6 +28,7 @@ COMMANDS = {
     "lint": ("lint", "Check specs against design rules and budgets (for CI)."),
     "rules": ("rules", "List the lint rules, or explain one with examples."),
     "verify": ("verify", "Run the network in NumPy; check every shape and count."),
+    "report": ("report", "Write an interactive, self-contained HTML report of one or more specs."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 

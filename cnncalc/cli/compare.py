@@ -48,7 +48,9 @@ def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequenc
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME=V1,V2,...",
               help="Analyse one SPEC over a grid of values (repeatable; input=160 sets every spatial size).")
 @FORMAT
-def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Also write the networks side by side as one interactive HTML report (see `cnncalc report`).")
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, report_path):
     """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
 
     A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
@@ -61,6 +63,7 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
       cnncalc compare mobilenet_v2 mobilenet_v2@alpha=0.5 mobilenet_v2@input=3,160,160
       cnncalc compare resnet50 resnet50@input=160 --by-stage
       cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
+      cnncalc compare resnet50 mobilenet_v2 --report side-by-side.html
     """
     base_vars = parse_sets(sets)
     base_input = parse_shape(input_shape, option="--input") if input_shape is not None else None
@@ -85,4 +88,9 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt):
         grid = stages_grid(result, matched, f"By stage — {title}")
     else:
         grid = columns_grid(result, COMPARE_KEYS, f"Comparison — {title}")
+    if report_path and result.items:
+        from ..render.report import report_html
+
+        with open(report_path, "w", encoding="utf-8") as f:
+            f.write(report_html([item.analysis for item in result.items], labels=[item.label for item in result.items]))
     emit(result, grid, fmt, matched)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from ..core.analysis import Analysis
 from ..spec.graph import INPUT
@@ -405,10 +405,10 @@ def svg(g: Graph) -> str:
         y0 = margin + tops[f.top] - f.rank_top * FRAME_HEAD + 2
         y1 = margin + tops[f.bottom] + heights[f.bottom] + f.rank_bottom * FRAME_PAD
         fill = FRAME_FILLS[f.depth % len(FRAME_FILLS)]
-        out.append(f'<g class="frame"><title>{escape(f.name)}</title><rect x="{x0:.1f}" y="{y0:.1f}" '
+        out.append(f'<g class="frame" data-name={quoteattr(f.name)}><title>{escape(f.name)}</title><rect x="{x0:.1f}" y="{y0:.1f}" '
                    f'width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" rx="6" fill="{fill}" stroke="#9aa5b1"/></g>')
         label = _fit_label(f.label, (x1 - x0 - 8) / FRAME_CHAR_W)
-        labels.append(f'<text class="frame-label" x="{x0 + 5:.1f}" y="{y0 + 12:.1f}" font-size="11" fill="#3e4c59" '
+        labels.append(f'<text class="frame-label" data-name={quoteattr(f.name)} x="{x0 + 5:.1f}" y="{y0 + 12:.1f}" font-size="11" fill="#3e4c59" '
                       f'stroke="{fill}" stroke-width="3" paint-order="stroke">{escape(label)}</text>')
     for path in paths:
         pts = []
@@ -428,12 +428,14 @@ def svg(g: Graph) -> str:
             else:
                 mid = (y0 + y1) / 2
                 d += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
-        out.append(f'<path d="{d}" fill="none" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>')
+        ends = f'data-from={quoteattr(g.boxes[path[0]].name)} data-to={quoteattr(g.boxes[path[-1]].name)}'
+        out.append(f'<path class="edge" {ends} d="{d}" fill="none" stroke="#555" stroke-width="1.2" '
+                   'marker-end="url(#arrow)"/>')
     out += labels
     for i, box in enumerate(g.boxes):
         p = places[i]
         x, y = p.x + shift - p.w / 2, top(p)
-        out.append(f'<g class="node"><rect x="{x:.1f}" y="{y:.1f}" width="{p.w:.1f}" height="{p.h:.1f}" rx="5" '
+        out.append(f'<g class="node" data-name={quoteattr(box.name)}><rect x="{x:.1f}" y="{y:.1f}" width="{p.w:.1f}" height="{p.h:.1f}" rx="5" '
                    f'fill="{_heat(box.macs / heaviest)}" stroke="#333"/>')
         for k, line in enumerate(box.lines(short=True)):
             weight = ' font-weight="bold"' if k == 0 else ""
