@@ -129,10 +129,10 @@ def test_collapsing_a_block_hides_its_rows_and_nodes(resnet18_page):
     assert page.eval_on_selector('g.frame[data-name="layer1.1.basic1"]', "e => e.classList.contains('folded')")
     # the whole repeat layer1 (2 blocks of 7) from its frame in the diagram
     page.click('tr.group[data-group="layer1.1.basic1"] .toggle')  # unfold again
-    page.eval_on_selector('text.frame-label[data-name="layer1"]', "e => e.dispatchEvent(new MouseEvent('click'))")
+    page.eval_on_selector('text.frame-label[data-name="layer1"]', "e => e.dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     assert visible(page, "tr.layer") == rows_before - 14
     assert visible(page, "g.node") == nodes_before - 14
-    page.eval_on_selector('text.frame-label[data-name="layer1"]', "e => e.dispatchEvent(new MouseEvent('click'))")
+    page.eval_on_selector('text.frame-label[data-name="layer1"]', "e => e.dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     assert visible(page, "tr.layer") == rows_before
 
 

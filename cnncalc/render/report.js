@@ -9,7 +9,9 @@
   const select = document.getElementById("metric");
   let metric = "macs";
 
-  const exact = (n) => Number(n).toLocaleString("en-US");
+  const exact = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");  // 1234567 → 1,234,567
+  const ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"};
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ESC[c]);
   function human(n) {
     const units = [["T", 1e12], ["G", 1e9], ["M", 1e6], ["K", 1e3]];
     for (const [u, s] of units) if (Math.abs(n) >= s) return (n / s).toFixed(2) + u;
@@ -116,18 +118,17 @@
   View.prototype.table = function () {
     const d = this.data, table = this.section.querySelector("table.layers");
     const head = el("tr");
-    COLUMNS.forEach((c) => {
-      const th = el("th", {"data-key": c.key, class: c.num ? "num" : ""}, c.bar ? "" : c.head);
-      if (!c.bar) th.addEventListener("click", () => this.sortBy(c.key));
-      head.append(th);
+    COLUMNS.forEach((c) => head.append(el("th", {"data-key": c.key, class: c.num ? "num" : ""}, c.bar ? "" : c.head)));
+    head.addEventListener("click", (ev) => {
+      const th = ev.target.closest("th");
+      if (th && th.dataset.key !== "bar") this.sortBy(th.dataset.key);
     });
     this.barHead = head.lastChild;
     const thead = el("thead"); thead.append(head); table.append(thead);
-    const tbody = el("tbody");  // filled while detached, attached once
-    this.tbody = tbody;
-    this.rows = [];       // every tr in tree order
-    this.layerRows = new Map();
-    const open = [];      // [group name, header tr, first layer] of the shown containers around the current layer
+    // the rows as one string of HTML (thousands of createElement calls cost more than parsing it)
+    const html = [];
+    const open = [];  // [group name, index of its header row in `html`] of the shown containers around the layer
+    const outputs = [];  // per header row: the output of its last layer
     d.layers.forEach((layer, index) => {
       const groups = layer.groups || [];
       const shown = groups.filter((g) => (d.groups[g] || {}).kind !== "repeat");
@@ -136,41 +137,42 @@
       open.length = keep;
       for (const g of shown.slice(keep)) {
         const parent = open.length ? open[open.length - 1][0] : "";
-        const tr = el("tr", {class: "group", "data-group": g, "data-level": String(open.length),
-                             "data-groups": groups.slice(0, groups.indexOf(g)).join(" ")});
-        const toggle = el("button", {class: "toggle", title: "fold or unfold " + g, "aria-expanded": "true"}, "▾");
-        toggle.addEventListener("click", (ev) => { ev.stopPropagation(); this.toggle(g); });
-        const cell = el("td", {class: "name"});
-        cell.style.paddingLeft = (0.3 + 1.1 * open.length) + "em";
-        cell.append(toggle, document.createTextNode(relative(g, parent)));
-        tr.append(cell, el("td", {class: "type"}, (d.groups[g] || {}).label || ""));
-        for (let k = 2; k < COLUMNS.length; k++) tr.append(el("td", {class: COLUMNS[k].num ? "num" : ""}, ""));
-        tbody.append(tr);
-        this.rows.push(tr);
-        open.push([g, tr]);
+        html.push(null);  // filled below, once the output is known
+        outputs.push([html.length - 1, g, parent, open.length, groups.slice(0, groups.indexOf(g)).join(" ")]);
+        open.push([g, outputs.length - 1]);
       }
-      for (const [, tr] of open) tr.children[2].textContent = shape(layer.output);  // a block shows its output
+      for (const [, k] of open) outputs[k][5] = layer.output;  // a block shows what it produces
       const parent = open.length ? open[open.length - 1][0] : "";
-      const tr = el("tr", {class: "layer", "data-name": layer.name, "data-index": String(index),
-                           "data-level": String(open.length), "data-groups": groups.join(" ")});
-      COLUMNS.forEach((c) => {
-        const td = el("td", {class: c.num ? "num" : c.key});
+      const cells = COLUMNS.map((c) => {
         if (c.key === "name") {
-          td.textContent = relative(layer.name, parent);
-          td.title = layer.name;
-          td.style.paddingLeft = (1.6 + 1.1 * open.length) + "em";
-        } else if (c.bar) {
-          td.className = "bar";
-          td.append(el("span"));
-        } else {
-          td.textContent = cellText(layer, c.key);
+          return `<td class="name" title="${esc(layer.name)}" style="padding-left:${(1.6 + 1.1 * open.length).toFixed(1)}em">` +
+            `${esc(relative(layer.name, parent))}</td>`;
         }
-        tr.append(td);
+        if (c.bar) return '<td class="bar"><span></span></td>';
+        return `<td class="${c.num ? "num" : c.key}">${esc(cellText(layer, c.key))}</td>`;
       });
-      tr.addEventListener("click", () => this.select(layer.name, "row"));
-      tbody.append(tr);
-      this.rows.push(tr);
-      this.layerRows.set(layer.name, tr);
+      html.push(`<tr class="layer" data-name="${esc(layer.name)}" data-index="${index}" data-level="${open.length}" ` +
+                `data-groups="${esc(groups.join(" "))}">${cells.join("")}</tr>`);
+    });
+    const blanks = COLUMNS.slice(3).map((c) => `<td class="${c.num ? "num" : ""}"></td>`).join("");
+    for (const [at, g, parent, level, around, output] of outputs) {
+      html[at] = `<tr class="group" data-group="${esc(g)}" data-level="${level}" data-groups="${esc(around)}">` +
+        `<td class="name" style="padding-left:${(0.3 + 1.1 * level).toFixed(1)}em"><button class="toggle" ` +
+        `title="fold or unfold ${esc(g)}" aria-expanded="true">▾</button>${esc(relative(g, parent))}</td>` +
+        `<td class="type">${esc((d.groups[g] || {}).label || "")}</td><td class="num">${esc(shape(output))}</td>` +
+        `${blanks}</tr>`;
+    }
+    const tbody = el("tbody");
+    tbody.innerHTML = html.join("");
+    this.tbody = tbody;
+    this.rows = Array.from(tbody.rows);  // every tr in tree order
+    this.layerRows = new Map();
+    for (const tr of this.rows) if (tr.dataset.name) this.layerRows.set(tr.dataset.name, tr);
+    tbody.addEventListener("click", (ev) => {
+      const tr = ev.target.closest("tr");
+      if (!tr) return;
+      if (ev.target.closest(".toggle")) this.toggle(tr.dataset.group);
+      else if (tr.dataset.name) this.select(tr.dataset.name, "row");
     });
     this.treeOrder = this.rows.slice();
     this.bars();
@@ -272,30 +274,34 @@
     svg.removeAttribute("height");
     svg.setAttribute("preserveAspectRatio", "xMidYMin meet");
     this.nodes = new Map();
-    svg.querySelectorAll("g.node").forEach((node) => {
-      this.nodes.set(node.dataset.name, node);
-      node.addEventListener("click", (ev) => { ev.stopPropagation(); this.select(node.dataset.name, "node"); });
+    svg.querySelectorAll("g.node").forEach((node) => this.nodes.set(node.dataset.name, node));
+    svg.addEventListener("click", (ev) => {
+      if (this.dragged) return;
+      const node = ev.target.closest("g.node"), label = ev.target.closest("text.frame-label");
+      if (node) this.select(node.dataset.name, "node");
+      else if (label) this.toggle(label.dataset.name);
     });
-    svg.querySelectorAll("text.frame-label").forEach((label) => {
-      label.addEventListener("click", (ev) => { ev.stopPropagation(); this.toggle(label.dataset.name); });
-    });
-    this.fit();
+    this.view([0, 0, w, w * 0.7]);  // until the page is laid out: then fitted to the panel (no forced layout here)
+    new ResizeObserver(() => { if (!this.touched) this.fit(); }).observe(svg);
     this.recolour();
     // pan by dragging, zoom with the wheel about the pointer
     let drag = null;
     svg.addEventListener("pointerdown", (ev) => {
-      drag = {x: ev.clientX, y: ev.clientY, box: this.box.slice(), moved: false};
+      drag = {x: ev.clientX, y: ev.clientY, box: this.box.slice()};
+      this.dragged = false;
     });
     window.addEventListener("pointermove", (ev) => {
       if (!drag) return;
       const scale = this.box[2] / svg.clientWidth;
       const dx = (ev.clientX - drag.x) * scale, dy = (ev.clientY - drag.y) * scale;
-      if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
+      if (Math.abs(ev.clientX - drag.x) + Math.abs(ev.clientY - drag.y) < 3) return;  // a click, not a drag
+      this.dragged = this.touched = true;
       this.view([drag.box[0] - dx, drag.box[1] - dy, drag.box[2], drag.box[3]]);
     });
     window.addEventListener("pointerup", () => { drag = null; });
     svg.addEventListener("wheel", (ev) => {
       ev.preventDefault();
+      this.touched = true;
       const r = svg.getBoundingClientRect();
       const f = Math.exp(ev.deltaY * 0.0015);
       const [x, y, bw, bh] = this.box;
@@ -304,6 +310,7 @@
     }, {passive: false});
     const tools = this.section.querySelector(".graph-tools");
     const zoom = (f) => {
+      this.touched = true;
       const [x, y, bw, bh] = this.box;
       this.view([x + bw * (1 - f) / 2, y + bh * (1 - f) / 2, bw * f, bh * f]);
     };
@@ -351,6 +358,7 @@
     if (node) {
       node.classList.add("selected");
       if (from !== "node") {  // centre the box in the view
+        this.touched = true;
         const r = node.querySelector("rect");
         const x = Number(r.getAttribute("x")) + Number(r.getAttribute("width")) / 2;
         const y = Number(r.getAttribute("y")) + Number(r.getAttribute("height")) / 2;
