@@ -170,6 +170,14 @@ def test_every_failure_has_its_json_object(cli):
     assert data[1]["totals"] is None
 
 
+def test_compare_json_reports_a_spec_that_did_not_load(cli):
+    result = cli("compare", "nope.yaml", "--format", "json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["items"] == [] and data["errors"] == [{"message": "no such file or zoo network: nope.yaml",
+                                                       "location": None}]
+
+
 def test_set_text_for_a_number_names_the_variable(cli):
     result = cli("summary", "lenet5", "--set", "classes=abc")
     assert result.exit_code == 2

@@ -28,7 +28,7 @@ MAX_POINTS = 1024  # of a sweep grid
 def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequence[Stage]] = None) -> None:
     """Print in the chosen format (JSON includes the `matched` stages, if any), then fail with every located error
     (exit 2)."""
-    if comparison.items:
+    if comparison.items or fmt == "json":  # JSON says what failed even when nothing could be compared
         if fmt == "table":
             console().print(render_table(grid))
         elif fmt == "markdown":
