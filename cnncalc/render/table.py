@@ -285,8 +285,12 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
         if cut_types and _width(plain[idx[type_at]]) > widths[type_at]:
             cells = list(cells)
             cells[type_at] = cut_end(plain[idx[type_at]], widths[type_at])
-        if fits and not e.header and not e.suffix:
-            out_rows.append([e.prefix + e.label, *cells])
+        if fits and not e.suffix:
+            if e.header:
+                at = len(e.prefix)
+                out_rows.append([Styled(e.prefix + e.label, [Span(at, at + len(e.label), "bold")]), *cells])
+            else:
+                out_rows.append([e.prefix + e.label, *cells])
             continue
         for k, label in enumerate(_labels(e, label_w, full_names)):
             out_rows.append([label, *cells] if k == 0 else [label, *([""] * len(cells))])
