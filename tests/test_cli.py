@@ -48,7 +48,7 @@ def test_default_table(cli):
     assert result.exit_code == 0 and result.stderr == ""
     out = result.stdout
     assert out.startswith("tiny-cnn — input 1×28×28, batch 1, float32")
-    assert "│conv1 " in out and "│ 117.60K │" in out  # 6·28·28·25 MACs in human units
+    assert "│ conv1 " in out and "│ 117.60K │" in out  # 6·28·28·25 MACs in human units
     assert "Params           61,706 (61.71K): 61,706 trainable, 0 frozen; 0 buffers" in out
     assert "Receptive field  global (every output sees the whole input)" in out
 
@@ -148,10 +148,41 @@ def test_set_unknown_variable(cli):
                             "  hint: did you mean 'classes'?\n"
 
 
-def test_input_of_another_rank(cli):
-    # layers take their rank from the input: the same spec runs 1-D on [1, 28]
+def test_input_of_another_rank_is_refused(cli):
+    # a 2-D network given a 1-D input would silently become another network: refused, and said in JSON too
+    result = cli("summary", TINY, "--input", "1,28")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("error: input 1,28 has 2 sizes, but the network's input [1, 28, 28] has 3 (a 2-D "
+                             "network); a network keeps its rank\n"
+                             "  hint: give 3 sizes, channels first, or one number for every spatial size\n")
     data = json.loads(cli("summary", TINY, "--input", "1,28", "--format", "json").stdout)
-    assert data["layers"][0]["output"] == [6, 28]
+    assert data["error"]["message"].startswith("input 1,28 has 2 sizes") and data["layers"] == []
+    assert json.loads(cli("summary", TINY, "--input", "32", "--format", "json").stdout)["input"] == [1, 32, 32]
+
+
+def test_every_failure_has_its_json_object(cli):
+    result = cli("summary", TINY, "nope.yaml", "--format", "json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert [d["source"] for d in data] == [TINY, "nope.yaml"]
+    assert data[0]["error"] is None
+    assert data[1]["error"] == {"message": "no such file or zoo network: nope.yaml", "location": None}
+    assert data[1]["totals"] is None
+
+
+def test_compare_json_reports_a_spec_that_did_not_load(cli):
+    result = cli("compare", "nope.yaml", "--format", "json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["items"] == [] and data["errors"] == [{"message": "no such file or zoo network: nope.yaml",
+                                                       "location": None}]
+
+
+def test_set_text_for_a_number_names_the_variable(cli):
+    result = cli("summary", "lenet5", "--set", "classes=abc")
+    assert result.exit_code == 2
+    assert "error: --set classes=abc: 'classes' is a number in the spec (10 by default), got the text 'abc'" \
+        in result.stderr
 
 
 def test_missing_file(cli):

@@ -32,6 +32,7 @@ COMMANDS = {
     "verify": ("verify", "Run the network in NumPy; check every shape and count."),
     "calibrate": ("calibrate", "Measure this machine's FLOP/s and bandwidth as a --device profile."),
     "import": ("import_", "Write an editable spec for an ONNX, Darknet or Caffe model file."),
+    "report": ("report", "Write an interactive, self-contained HTML report of one or more specs."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 

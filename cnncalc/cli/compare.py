@@ -29,7 +29,7 @@ MAX_POINTS = 1024  # of a sweep grid
 def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequence[Stage]] = None) -> None:
     """Print in the chosen format (JSON includes the `matched` stages, if any), then fail with every located error
     (exit 2)."""
-    if comparison.items:
+    if comparison.items or fmt == "json":  # JSON says what failed even when nothing could be compared
         if fmt == "table":
             console().print(render_table(grid))
         elif fmt == "markdown":
@@ -50,7 +50,9 @@ def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequenc
               help="Analyse one SPEC over a grid of values (repeatable; input=160 sets every spatial size).")
 @FORMAT
 @device_option
-def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device):
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Also write the networks side by side as one interactive HTML report (see `cnncalc report`).")
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device, report_path):
     """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
 
     A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
@@ -64,6 +66,7 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
       cnncalc compare resnet50 resnet50@input=160 --by-stage
       cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
       cnncalc compare resnet50 mobilenet_v2 --device jetson-orin --dtype float16
+      cnncalc compare resnet50 mobilenet_v2 --report side-by-side.html
     """
     profile = load_profile(device)
     if profile is not None:
@@ -92,4 +95,9 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
         grid = stages_grid(result, matched, f"By stage — {title}")
     else:
         grid = columns_grid(result, COMPARE_KEYS + extra, f"Comparison — {title}")
+    if report_path and result.items:
+        from ..render.report import report_html
+
+        with open(report_path, "w", encoding="utf-8") as f:
+            f.write(report_html([item.analysis for item in result.items], labels=[item.label for item in result.items]))
     emit(result, grid, fmt, matched)

@@ -17,8 +17,11 @@ from .options import load_network, spec_options
 def diagram(spec, input_shape, batch, sets, dtype, fmt, output, depth):
     """Draw the network: one box per layer (type, output shape, params), edges from the graph.
 
+    Containers are framed and labelled, branches drawn in concatenation order, the main line straight;
     SVG boxes are shaded by their share of the MACs. --depth N folds blocks, repeats and residuals
-    nested deeper than N levels into one box, as `summary --depth` folds rows.
+    nested deeper than N levels into one box, as `summary --depth` folds rows. Without --depth a network
+    too big for the format (Mermaid: 500 edges or 50,000 characters; SVG and DOT: 400 boxes) is folded
+    as little as needed, with a note saying how to unfold it.
 
     \b
     Examples:
@@ -29,7 +32,9 @@ def diagram(spec, input_shape, batch, sets, dtype, fmt, output, depth):
     from ..render import diagram as render
 
     a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
-    text = getattr(render, fmt)(render.graph(a, depth))
+    text, note = render.fitted(a, fmt, depth)
+    if note:
+        click.echo(f"note: {note}", err=True)
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)

@@ -124,7 +124,7 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
     for _, error in failures:
         click.echo(error.format(), err=True)
     if fmt == "text":
-        click.echo(emit.summary(findings, len(paths)), err=True)
+        click.echo(emit.summary(findings, len(paths), len(failures)), err=True)
     if write_baseline:
         from ..lint.baseline import write_file
 

@@ -24,17 +24,18 @@ class Failure(click.ClickException):
         click.echo(self.message, err=True)
 
 
-def spec_options(f=None, *, batch: int = 1):
+def spec_options(f=None, *, batch: int = 1, dtypes: Optional[Sequence[str]] = None):
     """--input, --batch, --set and --dtype, the options of every command that analyses specs.
 
-    `@spec_options`, or `@spec_options(batch=2)` for a command whose batch defaults to another size.
+    `@spec_options`, or `@spec_options(batch=2)` for a command whose batch defaults to another size;
+    `dtypes` narrows --dtype's choices to what a command can do (verify computes in two of them).
     """
     if f is None:
-        return functools.partial(spec_options, batch=batch)
+        return functools.partial(spec_options, batch=batch, dtypes=dtypes)
     from ..core.analysis import DTYPE_BYTES, MAX_BATCH
 
-    f = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
-                     help="Element type for memory figures.")(f)
+    f = click.option("--dtype", type=click.Choice(list(dtypes or DTYPE_BYTES)), default="float32", show_default=True,
+                     help="Element type for memory figures." if dtypes is None else "Element type to compute in.")(f)
     f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a spec variable (repeatable).")(f)
     f = click.option("--batch", type=click.IntRange(1, MAX_BATCH), default=batch, show_default=True,
@@ -55,14 +56,15 @@ def load_network(arg: str, sets: Sequence[str] = (), input_shape: Optional[str] 
     return load(arg, vars=values, input=shape)
 
 
-def console(stderr: bool = False):
-    """A rich console: colour only on a terminal, never with NO_COLOR; wide when writing to a file or pipe."""
+def console(stderr: bool = False, width: Optional[int] = None):
+    """A rich console: colour only on a terminal, never with NO_COLOR; wide when writing to a file or pipe (or
+    `width` columns wide when given)."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
     return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not terminal,
-                   highlight=False, width=None if terminal else 140, soft_wrap=False,
+                   highlight=False, width=width or (None if terminal else 140), soft_wrap=False,
                    color_system="auto" if terminal else None)
 
 

@@ -8,7 +8,7 @@ from .options import ByteSize, Failure, console, load_network, spec_options
 
 @click.command()
 @click.argument("spec")
-@spec_options(batch=2)
+@spec_options(batch=2, dtypes=("float32", "float16"))  # what NumPy computes in
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random weights and input (a non-negative integer).")
 @click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False),

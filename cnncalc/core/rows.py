@@ -23,6 +23,7 @@ class Row:
     activation_bytes: int = 0  # the outputs of the row's layers, batch included
     layers: int = 1
     level: int = 0
+    groups: Tuple[str, ...] = ()  # the containers around the row, outermost first (a folded row: around its group)
 
 
 def rows(analysis, depth: Optional[int] = None) -> List[Row]:
@@ -47,10 +48,12 @@ def rows(analysis, depth: Optional[int] = None) -> List[Row]:
                                   activation_bytes=row.activation_bytes + info.activation_bytes, layers=row.layers + 1)
             else:
                 out.append(Row(key, groups[key].label, info.output, info.params, info.buffers, info.macs, info.flops,
-                               info.receptive_field, info.dropped, info.activation_bytes, level=depth - 1))
+                               info.receptive_field, info.dropped, info.activation_bytes, level=depth - 1,
+                               groups=enclosing[:depth - 1]))
                 open_group = key
             continue
         open_group = None
         out.append(Row(info.name, info.type, info.output, info.params, info.buffers, info.macs, info.flops,
-                       info.receptive_field, info.dropped, info.activation_bytes, level=len(enclosing)))
+                       info.receptive_field, info.dropped, info.activation_bytes, level=len(enclosing),
+                       groups=enclosing))
     return out

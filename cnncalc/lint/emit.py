@@ -50,13 +50,18 @@ def text(findings: Sequence[Finding], color: bool = False) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def summary(findings: Sequence[Finding], specs: int) -> str:
-    """'3 findings (1 error, 2 infos) in 2 specs' for the end of a text report."""
+def summary(findings: Sequence[Finding], specs: int, unread: int = 0) -> str:
+    """'3 findings (1 error, 2 infos) in 2 specs' for the end of a text report; `unread` specs (of `specs`) failed to
+    load and count as failures: '1 finding (1 info) in 1 spec; 1 spec failed to load', 'no spec checked: …'."""
+    checked = specs - unread
+    failed = f"{unread} spec{'s' if unread != 1 else ''} failed to load"
+    if unread and not checked:
+        return f"no spec checked: {failed}"
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
     total = len(findings)
     head = f"{total} finding{'s' if total != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
-    return f"{head} in {specs} spec{'s' if specs != 1 else ''}"
+    return f"{head} in {checked} spec{'s' if checked != 1 else ''}" + (f"; {failed}" if unread else "")
 
 
 def as_dict(f: Finding) -> Dict:

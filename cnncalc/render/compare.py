@@ -56,6 +56,7 @@ def columns_grid(comparison: Comparison, keys: Sequence[str], title: str) -> Gri
     """One column per item, one row per metric (`compare A B C`)."""
     items = comparison.items
     rows = [[BY_KEY[k].label] + [metric_cell(item, k, i == 0) for i, item in enumerate(items)] for k in keys]
+    rows.insert(0, ["Input"] + [units.shape(item.analysis.network.input) for item in items])  # what each one read
     return Grid(title, [""] + [item.label for item in items], rows, _notes(comparison))
 
 

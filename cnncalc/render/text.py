@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from ..core.analysis import Analysis
 from .. import units
@@ -14,9 +14,20 @@ CSV_FIELDS = ["network", "name", "type", "output", "params", "trainable", "buffe
               "rf_size", "rf_stride", "rf_padding", "dropped"]
 
 
-def render_json(analyses: List[Analysis]) -> str:
-    """One object for one spec, a list for several."""
-    data = [analysis_dict(a) for a in analyses]
+def failure_dict(source: str, error, batch: int, dtype: str) -> Dict[str, Any]:
+    """The JSON object of a spec that could not be analysed at all (unreadable, a bad variable, a bad input): the
+    documented fields, no layers, no totals, and its `error`."""
+    from .data import SCHEMA_VERSION
+
+    loc = getattr(error, "loc", None)
+    return {"schema_version": SCHEMA_VERSION, "name": None, "source": source, "input": None, "batch": batch,
+            "dtype": dtype, "layers": [], "totals": None,
+            "error": {"message": getattr(error, "message", str(error)), "location": str(loc) if loc else None}}
+
+
+def render_json(analyses: List[Union[Analysis, Dict[str, Any]]]) -> str:
+    """One object for one spec, a list for several; a spec that failed to load is its `failure_dict`."""
+    data = [a if isinstance(a, dict) else analysis_dict(a) for a in analyses]
     # analysis_dict builds fresh dicts and lists without cycles: skip json's check for them (a quarter of its time)
     return json.dumps(data[0] if len(data) == 1 else data, indent=2, check_circular=False)
 

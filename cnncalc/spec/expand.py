@@ -201,7 +201,21 @@ class _Expander:
                 raise SpecError(f"variable names are identifiers, got '{key}'", node.key_loc(key))
             _not_reserved(key, node.key_loc(key))
             env[key] = overrides[key] if key in overrides else self.value(value, env)
+            if key in overrides and isinstance(overrides[key], str):
+                self._check_override(key, overrides[key], value, env, node)
         return env
+
+    def _check_override(self, key: str, given: str, default_node: Node, env: Dict[str, Any], node: Node) -> None:
+        """`--set alpha=abc` on a variable whose default is a number: say so at once, naming the variable and --set,
+        rather than fail later inside an expression that uses it."""
+        try:
+            default = self.value(default_node, env)
+        except SpecError:
+            return
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            raise SpecError(f"--set {key}={given}: '{key}' is a number in the spec ({default} by default), "
+                            f"got the text {given!r}", node.key_loc(key),
+                            hint=f"give a number, like --set {key}={default}")
 
     def _blocks(self, node: Optional[Node]) -> Dict[str, Tuple[Dict[str, Node], Node]]:
         blocks = {}

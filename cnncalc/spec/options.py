@@ -70,9 +70,15 @@ def resolve_input(given: Sequence[int], current: Sequence[int], label: str) -> T
     """The input shape `given` asks for: a full shape as is; one number sets every spatial size of `current` and
     keeps its channels (on a flat input, one number is its length)."""
     given, current = tuple(given), tuple(current)
-    if len(given) > 1 or len(current) == 1:
-        return given
-    return (current[0],) + given * (len(current) - 1)
+    if len(given) == 1 and len(current) > 1:
+        return (current[0],) + given * (len(current) - 1)
+    if len(given) != len(current):  # the layers would silently turn 1-D, 2-D or 3-D: never what was meant
+        dims = {1: "flat", 2: "1-D", 3: "2-D", 4: "3-D"}
+        kind = dims.get(len(current), f"{len(current)}-dimensional")
+        raise OptionError(f"{label} has {len(given)} sizes, but the network's input {list(current)} has "
+                          f"{len(current)} (a {kind} network); a network keeps its rank",
+                          hint=f"give {len(current)} sizes, channels first, or one number for every spatial size")
+    return given
 
 
 def parse_quantity(value: Any, kind: str) -> int:
