@@ -88,8 +88,8 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
 
         pairs = list(zip(analyses, estimates))
         click.echo((roofline.render_json if fmt == "json" else roofline.render_csv)(pairs), nl=False)
-        analyses = []  # written
-    if fmt == "json" and failed and analyses:
+        analyses, failed = [], []  # written, with the estimate
+    if fmt == "json" and failed:
         from ..render.text import failure_dict
 
         for at, spec, e in failed:  # every spec gets its object, in order, with the documented `error`
