@@ -7,6 +7,8 @@ failed check; a layer that computes another shape than the analysis says is a `F
 """
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from time import perf_counter
 from typing import Callable, Optional
 
@@ -16,8 +18,9 @@ from ..core.analysis import Analysis, LayerInfo
 from ..core.network import Network
 from ..errors import CnncalcError, InternalError, OptionError
 from ..spec.graph import INPUT
-from . import ops
+from . import machine, ops
 from .backend import FORWARD
+from .machine import default_threads
 from .weights import WeightError, Weights, analysed, check_weights, init_weights, key
 
 OnLayer = Callable[[LayerInfo, np.ndarray, float], None]
@@ -82,20 +85,41 @@ def random_input(network: Network, batch: int, seed: int = 0, dtype="float32") -
     return rng.standard_normal((batch, *network.input), dtype=np.float32).astype(dtype, copy=False)
 
 
-def forward(network: Network, x, weights: Optional[Weights] = None, return_all: bool = False, seed: int = 0):
+# Analyses `forward` has made, newest last: (id of the network, input shape, batch) → (the network, weakly, its
+# analysis). A network is immutable, so its analysis at one input and batch never changes; repeated calls reuse it.
+_ANALYSES: "OrderedDict[tuple, tuple]" = OrderedDict()
+ANALYSES_KEPT = 16
+
+
+def _analysis(network: Network, shape: tuple, batch: int) -> Analysis:
+    key = (id(network), shape, batch)
+    hit = _ANALYSES.get(key)
+    if hit is not None and hit[0]() is network:  # (an id can be reused once its network is gone)
+        _ANALYSES.move_to_end(key)
+        return hit[1]
+    a = analysed(network if shape == network.input else network.with_input(shape), batch=batch)
+    _ANALYSES[key] = (weakref.ref(network), a)
+    while len(_ANALYSES) > ANALYSES_KEPT:
+        _ANALYSES.popitem(last=False)
+    return a
+
+
+def forward(network: Network, x, weights: Optional[Weights] = None, return_all: bool = False, seed: int = 0,
+            threads: Optional[int] = None):
     """Run `network` on x (batch, C, *spatial); return the output, or (output, {layer name: output}).
 
     The input's shape may differ from the spec's (as `--input` would). Without `weights`, `init_weights(seed)`
-    makes them in x's dtype. Raises `WeightError` when given weights do not fit, `ForwardError` when a layer
-    computes a shape other than the analysed one.
+    makes them in x's dtype. The analysis of the network at x's shape is made once and reused by later calls.
+    The pass runs with `threads` BLAS threads (None: `machine.default_threads()`; the count before is restored
+    after). Raises `WeightError` when given weights do not fit, `ForwardError` when a layer computes a shape other
+    than the analysed one.
     """
     x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float32)
     if x.ndim != len(network.input) + 1:
         raise OptionError(f"x must be shaped (batch, {', '.join(map(str, network.input))}), got {list(x.shape)}")
-    net = network if x.shape[1:] == network.input else network.with_input(x.shape[1:])
-    a = analysed(net, batch=x.shape[0])
+    a = _analysis(network, tuple(x.shape[1:]), x.shape[0])
     if weights is None:
         weights = init_weights(a, seed, x.dtype)
     problems = check_weights(a, weights)
@@ -111,5 +135,6 @@ def forward(network: Network, x, weights: Optional[Weights] = None, return_all: 
         if return_all:
             outputs[info.name] = y
 
-    y = execute(a, x, weights, check)
+    with machine.threads(default_threads() if threads is None else threads):
+        y = execute(a, x, weights, check)
     return (y, outputs) if return_all else y

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 from ..core.analysis import Analysis
 from ..errors import SpecError
+from . import machine
+from .machine import matmul_gflops  # noqa: F401  (looked up here at run time: tests replace it)
 
 
 def default_max_memory() -> int:
@@ -19,20 +21,6 @@ def default_max_memory() -> int:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, OSError, ValueError):
         return 2 * 2**30
-
-
-def matmul_gflops(n: int = 2048, repeat: int = 3, clock: Callable[[], float] = perf_counter) -> float:
-    """The machine's practical float32 limit: GFLOP/s of one n×n by n×n matmul (2n³ FLOPs), best of `repeat`."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    out = np.empty((n, n), np.float32)
-    np.matmul(a, b, out=out)  # warm-up: BLAS threads, page faults
-    best = float("inf")
-    for _ in range(repeat):
-        start = clock()
-        np.matmul(a, b, out=out)
-        best = min(best, clock() - start)
-    return 2 * n ** 3 / best / 1e9
 
 
 @dataclass
@@ -65,6 +53,8 @@ class Report:
     forward_seconds: float = 0.0
     peak_measured: int = 0
     matmul_gflops: float = 0.0
+    matmul_cached: bool = False  # the rate came from the per-machine cache, not from this run
+    threads: Optional[int] = None  # BLAS threads in force (None: the BLAS would not say)
 
     @property
     def ok(self) -> bool:
@@ -86,11 +76,14 @@ class Report:
         return 2 * self.analysis.totals.macs / self.forward_seconds / 1e9 if self.forward_seconds else 0.0
 
 
-def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None) -> Report:
+def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None,
+        threads: Optional[int] = None, remeasure: bool = False) -> Report:
     """Allocate the weights, run the forward pass layer by layer and record what the computation produced.
 
-    Peak memory is NumPy's allocations as tracemalloc sees them (weights included) during the forward pass.
-    `progress(done, next_name)` is told after each step.
+    The forward pass runs with `threads` BLAS threads (None: `machine.default_threads()`); the matmul rate it is
+    compared with is this machine's at that count, from the per-machine cache unless `remeasure`. Peak memory is
+    the weights' bytes plus NumPy's allocations during the forward pass as tracemalloc sees them (tracing covers
+    the forward pass only). `progress(done, next_name)` is told after each step.
     """
     import tracemalloc
 
@@ -102,10 +95,11 @@ def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, p
     report = Report(analysis, seed)
     batch = analysis.batch
     progress = progress or (lambda done, name: None)
-    progress(0, "measuring a 2048³ matmul")
-    report.matmul_gflops = matmul_gflops()  # first, so BLAS has started its threads before layer 1 is timed
-    tracemalloc.start()
-    try:
+    with machine.threads(machine.default_threads() if threads is None else threads) as in_force:
+        report.threads = in_force
+        progress(0, "matmul baseline")
+        report.matmul_gflops, report.matmul_cached = machine.cached_matmul_gflops(
+            in_force, refresh=remeasure, measure=lambda: matmul_gflops())
         start = perf_counter()
         progress(0, "initialising weights")
         if weights_path:  # cast once to the run's dtype, not in every layer call
@@ -131,11 +125,14 @@ def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, p
                                                f"the analysis says {list(check.expected)}", info.node.loc).format())
             progress(len(report.layers), names[len(report.layers)])
 
-        tracemalloc.reset_peak()  # the weights stay counted: they are part of the prediction
-        start = perf_counter()
-        execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer)
-        report.forward_seconds = perf_counter() - start
-        report.peak_measured = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+        np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)  # BLAS's threads up before layer 1 is timed
+        weight_bytes = sum(np.asarray(w).nbytes for w in weights.values())
+        tracemalloc.start()
+        try:
+            start = perf_counter()
+            execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer)
+            report.forward_seconds = perf_counter() - start
+            report.peak_measured = weight_bytes + tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     return report
