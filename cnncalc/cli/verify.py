@@ -19,9 +19,12 @@ from .options import ByteSize, Failure, console, load_network, spec_options
               help="BLAS threads for the forward pass.  [default: $CNNCALC_THREADS, else the cores not busy]")
 @click.option("--remeasure", is_flag=True,
               help="Measure the 2048³ matmul reference again instead of reading this machine's cached rate.")
+@click.option("--fused", is_flag=True,
+              help="Run the fused inference path (batch norm folded into convs, activations in place) instead of "
+                   "the reference path.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format.")
-def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory, threads, remeasure, fmt):
+def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory, threads, remeasure, fused, fmt):
     """Run the network in NumPy and check every layer's shape and the weight counts against the analysis.
 
     Builds seeded He/Glorot weights (or loads --weights), pushes a random batch through the graph, compares
@@ -32,7 +35,7 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
     Examples:
       cnncalc verify resnet50
       cnncalc verify net.yaml --batch 8 --set width=32 --format json
-      cnncalc verify resnet50 --threads 1
+      cnncalc verify resnet50 --threads 1 --fused
     """
     from ..runtime.machine import default_threads
     from ..runtime.verify import default_max_memory
@@ -54,7 +57,7 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
                       f"({human_bytes(t.peak_activation_bytes)} peak activations + "
                       f"{human_bytes(t.param_bytes + t.buffer_bytes)} weights), more than --max-memory "
                       f"{human_bytes(max_memory)}\n  hint: lower --batch or --input, or raise --max-memory", 2)
-    report = _run_with_progress(a, seed, weights_path, threads, remeasure)
+    report = _run_with_progress(a, seed, weights_path, threads, remeasure, fused)
     from ..render.verify import report_dict, report_table
 
     if fmt == "json":
@@ -67,7 +70,7 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
         raise Failure("\n".join(report.errors), 1)
 
 
-def _run_with_progress(a, seed, weights_path, threads, remeasure):
+def _run_with_progress(a, seed, weights_path, threads, remeasure, fused):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..runtime.verify import run
@@ -78,4 +81,4 @@ def _run_with_progress(a, seed, weights_path, threads, remeasure):
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("verify", total=len(a.layers), layer="")
         return run(a, seed, weights_path, lambda done, name: bar.update(task, completed=done, layer=name), threads,
-                   remeasure)
+                   remeasure, fused)

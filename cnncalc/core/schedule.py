@@ -8,7 +8,7 @@ prediction, the NumPy executor, the torch module, export and lint all take these
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AbstractSet, Dict, Iterator, List, Mapping, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..spec.graph import INPUT, readers
 
@@ -52,15 +52,33 @@ class Schedule:
             yield i, live, done
             live.difference_update(done)
 
-    def peak(self, tensor_bytes: Mapping[int, int]) -> Tuple[int, List[int]]:
-        """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes."""
+    def peak(self, tensor_bytes: Mapping[int, int],
+             in_place: Optional[Mapping[int, int]] = None) -> Tuple[int, List[int]]:
+        """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes.
+
+        `in_place` maps a node to the tensor whose buffer its output reuses (an activation computed in place, a
+        batch norm folded into its conv): that output costs no new bytes, and the shared buffer is freed when the
+        last tensor in it is.
+        """
+        in_place = in_place or {}
+        owner = {INPUT: INPUT}  # tensor → the tensor whose buffer holds it
+        holders = {INPUT: 1}    # buffer → how many live tensors it holds
         total = peak = tensor_bytes[INPUT]
         at_peak = [INPUT]
         for i, live, done in self.walk():
-            total += tensor_bytes[i]
+            if i in in_place:
+                o = owner[i] = owner[in_place[i]]
+                holders[o] += 1
+            else:
+                owner[i], holders[i] = i, 1
+                total += tensor_bytes[i]
             if total > peak:
                 peak, at_peak = total, sorted(live)
-            total -= sum(tensor_bytes[j] for j in done)
+            for j in done:
+                o = owner[j]
+                holders[o] -= 1
+                if not holders[o]:
+                    total -= tensor_bytes[o]
         return peak, at_peak
 
     def pending_after(self) -> Iterator[Tuple[int, AbstractSet[int]]]:

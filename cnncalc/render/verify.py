@@ -13,7 +13,7 @@ def report_dict(r: Report) -> dict:
     net = a.network
     return {
         "schema_version": SCHEMA_VERSION, "name": net.name, "source": net.source, "input": list(net.input),
-        "batch": a.batch, "dtype": a.dtype, "seed": r.seed,
+        "batch": a.batch, "dtype": a.dtype, "seed": r.seed, "path": r.path,
         "layers": [{"name": c.name, "type": c.type, "expected": list(c.expected),
                     "actual": None if c.actual is None else list(c.actual), "ok": c.ok, "seconds": c.seconds,
                     "error": c.error} for c in r.layers],
@@ -56,6 +56,9 @@ def report_table(r: Report):
     mark = "✓" if r.weights_ok else "✗"
     grid.add_row("Weights", f"{mark} {r.params_allocated:,} params and {r.buffers_allocated:,} buffers allocated; "
                             f"{t.params:,} and {t.buffers:,} counted (init {r.init_seconds:.2f} s)")
+    grid.add_row("Path", "reference: every layer its own kernel and output buffer" if r.plan is None else
+                 f"fused: {len(r.plan.folded)} batch norms folded into their convs, "
+                 f"{len(r.plan.in_place) - len(r.plan.folded)} layers in place")
     if r.forward_seconds:
         grid.add_row("Forward", f"{r.forward_seconds:.3f} s for {units.human(2 * t.macs)} FLOP (2 × MACs): "
                                 f"{r.gflops:.1f} GFLOP/s, {r.gflops / r.matmul_gflops:.0%} of a 2048³ float32 matmul "
@@ -63,8 +66,8 @@ def report_table(r: Report):
                                 f"{r.threads or '?'} BLAS thread{'' if r.threads == 1 else 's'}")
         grid.add_row("Peak memory", f"{units.human_bytes(r.peak_measured)} measured (tracemalloc), "
                                     f"{units.human_bytes(r.peak_predicted)} predicted (peak activations "
-                                    f"{units.human_bytes(t.peak_activation_bytes)} + weights "
-                                    f"{units.human_bytes(t.param_bytes + t.buffer_bytes)}): "
+                                    f"{units.human_bytes(r.peak_activation_predicted)} + weights "
+                                    f"{units.human_bytes(r.weight_bytes_predicted)}): "
                                     f"×{r.peak_measured / r.peak_predicted:.2f}")
     verdict = (f"✓ all {len(a.layers)} layers computed their analysed shapes" if r.ok else
                f"✗ {len(r.errors)} check{'s' if len(r.errors) != 1 else ''} failed "

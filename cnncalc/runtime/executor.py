@@ -20,6 +20,8 @@ from ..errors import CnncalcError, InternalError, OptionError
 from ..spec.graph import INPUT
 from . import machine, ops
 from .backend import FORWARD
+from .fuse import IN_PLACE, Plan, fold_weights
+from .fuse import plan as fused_plan
 from .machine import default_threads
 from .weights import WeightError, Weights, analysed, check_weights, init_weights, key
 
@@ -40,15 +42,20 @@ class OutOfMemory(CnncalcError):
     """NumPy could not allocate a layer's output or temporaries (exit 2: a smaller batch or input may fit)."""
 
 
-def execute(analysis: Analysis, x: np.ndarray, weights: Weights, on_layer: Optional[OnLayer] = None) -> np.ndarray:
+def execute(analysis: Analysis, x: np.ndarray, weights: Weights, on_layer: Optional[OnLayer] = None,
+            plan: Optional[Plan] = None) -> np.ndarray:
     """Run an analysed network on x (batch, C, *spatial) in schedule order; return the network's output.
 
     Each activation is dropped after its last reader (the output is kept), as `peak_activation_bytes` assumes;
     the caller should hold no other reference to `x`. `on_layer(info, output, seconds)` sees each layer's output
-    as it is made.
+    as it is made. With a `fuse.Plan` (and `fuse.fold_weights`' weights) it runs the fused path: folded batch
+    norms pass their conv's output on, in-place layers overwrite their input (never `x`).
     """
     analysis = analysed(analysis)
     frees = analysis.network.schedule.frees
+    in_place = plan.in_place if plan is not None else {}
+    folded = plan.folded if plan is not None else {}  # bn → conv: the bn's weights are in the conv's
+    folded_convs = set(folded.values())
     live = {INPUT: x}
     del x
     t = analysis.totals
@@ -58,11 +65,14 @@ def execute(analysis: Analysis, x: np.ndarray, weights: Weights, on_layer: Optio
         for info in analysis.layers:
             i = info.index
             xs = [live[j] for j in info.node.inputs]
-            w = {name: weights[key(info, name)] for name in info.facts.weights}
-            kernel = FORWARD[info.type]
+            names = ("weight", "bias") if i in folded_convs else () if i in folded else info.facts.weights
+            w = {name: weights[key(info, name)] for name in names}
             start = perf_counter()
             try:
-                y = kernel(info.layer, info.facts, xs, w)
+                if i in in_place:  # a folded bn passes its conv's output on; the others overwrite their input
+                    y = xs[0] if i in folded else IN_PLACE[info.type](info.layer, xs[0], w)
+                else:
+                    y = FORWARD[info.type](info.layer, info.facts, xs, w)
             except MemoryError:
                 raise OutOfMemory(f"out of memory running {info.name} ({info.type}) on a {list(info.output)} output "
                                   f"at batch {analysis.batch}; try a smaller --batch or --input") from None
@@ -105,14 +115,15 @@ def _analysis(network: Network, shape: tuple, batch: int) -> Analysis:
 
 
 def forward(network: Network, x, weights: Optional[Weights] = None, return_all: bool = False, seed: int = 0,
-            threads: Optional[int] = None):
+            threads: Optional[int] = None, fused: bool = False):
     """Run `network` on x (batch, C, *spatial); return the output, or (output, {layer name: output}).
 
     The input's shape may differ from the spec's (as `--input` would). Without `weights`, `init_weights(seed)`
     makes them in x's dtype. The analysis of the network at x's shape is made once and reused by later calls.
     The pass runs with `threads` BLAS threads (None: `machine.default_threads()`; the count before is restored
-    after). Raises `WeightError` when given weights do not fit, `ForwardError` when a layer computes a shape other
-    than the analysed one.
+    after). `fused=True` runs the fused inference path (`cnncalc.runtime.fuse`: batch norm folded into convs,
+    activations in place), whose results agree with the reference path's to float rounding. Raises `WeightError`
+    when given weights do not fit, `ForwardError` when a layer computes a shape other than the analysed one.
     """
     x = np.asarray(x)
     if x.dtype.kind != "f":
@@ -132,9 +143,13 @@ def forward(network: Network, x, weights: Optional[Weights] = None, return_all: 
         expected = (a.batch, *info.output)
         if y.shape != expected:
             raise ForwardError(f"{info.name} ({info.type}) computed {list(y.shape)}, the analysis says {list(expected)}", info)
-        if return_all:
-            outputs[info.name] = y
+        if return_all:  # (on the fused path a later layer may overwrite this buffer: keep a copy)
+            outputs[info.name] = y.copy() if fused else y
 
+    p = None
+    if fused:
+        p = fused_plan(a)
+        weights = fold_weights(a, p, weights)
     with machine.threads(default_threads() if threads is None else threads):
-        y = execute(a, x, weights, check)
+        y = execute(a, x, weights, check, p)
     return (y, outputs) if return_all else y

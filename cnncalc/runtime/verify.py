@@ -12,6 +12,7 @@ import numpy as np
 from ..core.analysis import Analysis
 from ..errors import SpecError
 from . import machine
+from .fuse import Plan
 from .machine import matmul_gflops  # noqa: F401  (looked up here at run time: tests replace it)
 
 
@@ -54,6 +55,7 @@ class Report:
     peak_measured: int = 0
     matmul_gflops: float = 0.0
     matmul_cached: bool = False  # the rate came from the per-machine cache, not from this run
+    plan: Optional[Plan] = None  # the fused path's plan, None on the reference path
     threads: Optional[int] = None  # BLAS threads in force (None: the BLAS would not say)
 
     @property
@@ -66,9 +68,24 @@ class Report:
         return (self.params_allocated, self.buffers_allocated) == (t.params, t.buffers)
 
     @property
-    def peak_predicted(self) -> int:
+    def path(self) -> str:
+        return "reference" if self.plan is None else "fused"
+
+    @property
+    def peak_activation_predicted(self) -> int:
+        """The peak of live activations on the path that ran."""
+        a = self.analysis
+        return a.totals.peak_activation_bytes if self.plan is None else self.plan.peak_activation_bytes(a)
+
+    @property
+    def weight_bytes_predicted(self) -> int:
+        """The weights' bytes on the path that ran (the fused path's folded convs have W' and b', no bn arrays)."""
         t = self.analysis.totals
-        return t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
+        return t.param_bytes + t.buffer_bytes if self.plan is None else self.plan.weight_bytes(self.analysis)
+
+    @property
+    def peak_predicted(self) -> int:
+        return self.peak_activation_predicted + self.weight_bytes_predicted
 
     @property
     def gflops(self) -> float:
@@ -77,18 +94,20 @@ class Report:
 
 
 def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None,
-        threads: Optional[int] = None, remeasure: bool = False) -> Report:
+        threads: Optional[int] = None, remeasure: bool = False, fused: bool = False) -> Report:
     """Allocate the weights, run the forward pass layer by layer and record what the computation produced.
 
     The forward pass runs with `threads` BLAS threads (None: `machine.default_threads()`); the matmul rate it is
     compared with is this machine's at that count, from the per-machine cache unless `remeasure`. Peak memory is
     the weights' bytes plus NumPy's allocations during the forward pass as tracemalloc sees them (tracing covers
-    the forward pass only). `progress(done, next_name)` is told after each step.
+    the forward pass only). `fused` runs the fused inference path (`fuse`), predicted and measured as such.
+    `progress(done, next_name)` is told after each step.
     """
     import tracemalloc
 
     from . import ops  # noqa: F401  (imported before tracing: module objects are not the pass's memory)
     from .executor import execute, random_input
+    from .fuse import fold_weights, plan
     from .weights import check_weights, init_weights, load_weights, weight_counts
 
     analysis = analysis.complete()
@@ -125,12 +144,16 @@ def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, p
                                                f"the analysis says {list(check.expected)}", info.node.loc).format())
             progress(len(report.layers), names[len(report.layers)])
 
+        if fused:  # the originals go: the fused path holds the folded weights only
+            report.plan = plan(analysis)
+            weights = fold_weights(analysis, report.plan, weights)
         np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)  # BLAS's threads up before layer 1 is timed
         weight_bytes = sum(np.asarray(w).nbytes for w in weights.values())
         tracemalloc.start()
         try:
             start = perf_counter()
-            execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer)
+            execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer,
+                    report.plan)
             report.forward_seconds = perf_counter() - start
             report.peak_measured = weight_bytes + tracemalloc.get_traced_memory()[1]
         finally:
