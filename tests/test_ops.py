@@ -151,6 +151,9 @@ def test_conv_chunking_identical(monkeypatch, budget, shape, k, s, pad, G):
     whole = ops.conv(*args)
     monkeypatch.setattr(ops, "COL_BUDGET", budget)        # 1 byte: one output row per chunk
     np.testing.assert_array_equal(ops.conv(*args), whole)
+    monkeypatch.setattr(ops, "PARALLEL_COPY_MIN", 0)      # every column copy split across 3 threads
+    with ops.copy_threads(3):
+        np.testing.assert_array_equal(ops.conv(*args), whole)
 
 
 GROUPED = [  # shape, kernel, stride, padding, dilation, groups, out channels per group

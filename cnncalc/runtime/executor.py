@@ -61,7 +61,9 @@ def execute(analysis: Analysis, x: np.ndarray, weights: Weights, on_layer: Optio
     t = analysis.totals
     # A conv's im2col buffer is the one transient the prediction leaves out: keep it to an eighth of the
     # predicted peak (LeNet's first conv stays small; ResNet-50's and VGG's get the full budget).
-    with ops.column_budget((t.peak_activation_bytes + t.param_bytes + t.buffer_bytes) // 8):
+    # and its copy goes in as many threads as BLAS has for the matmul after it
+    with ops.column_budget((t.peak_activation_bytes + t.param_bytes + t.buffer_bytes) // 8), \
+            ops.copy_threads(machine.blas_threads() or 1):
         for info in analysis.layers:
             i = info.index
             xs = [live[j] for j in info.node.inputs]

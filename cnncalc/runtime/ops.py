@@ -73,6 +73,42 @@ def column_budget(nbytes: int):
         _col_cap.reset(token)
 
 
+# im2col copies of at least this many bytes are split across the copy threads (`copy_threads`).
+PARALLEL_COPY_MIN = 256 * 2**10
+_copy_threads = contextvars.ContextVar("cnncalc_copy_threads", default=1)
+_pool = None
+
+
+@contextmanager
+def copy_threads(n: int):
+    """Split the im2col copies of the convolutions run inside across `n` threads (NumPy's copy releases the GIL,
+    and BLAS parallelises only the matmul after it: single-threaded, the copy's share grows with the batch)."""
+    token = _copy_threads.set(max(1, int(n)))
+    try:
+        yield
+    finally:
+        _copy_threads.reset(token)
+
+
+def _copy(dst, src):
+    """np.copyto(dst, src), in `copy_threads` parts along the first axis longer than 1 when it is large."""
+    n = _copy_threads.get()
+    axis = next((a for a, m in enumerate(dst.shape) if m > 1), None)
+    if n == 1 or dst.nbytes < PARALLEL_COPY_MIN or axis is None:
+        np.copyto(dst, src)
+        return
+    global _pool
+    if _pool is None or _pool._max_workers < n:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="cnncalc-copy")
+    bounds = [dst.shape[axis] * i // n for i in range(n + 1)]
+    parts = [(slice(None),) * axis + (slice(a, b),) for a, b in zip(bounds, bounds[1:]) if b > a]
+    jobs = [_pool.submit(np.copyto, dst[p], src[p]) for p in parts[1:]]
+    np.copyto(dst[parts[0]], src[parts[0]])
+    for job in jobs:
+        job.result()
+
+
 def out_size(n, k, s=1, lo=0, hi=0, d=1, ceil_mode=False):
     """Output length of a sliding window along one axis (conv and pools alike): the size formula of
     `cnncalc.layers.geometry.window_count`, PyTorch's ceil-mode rule included; ValueError when no window fits."""
@@ -177,7 +213,7 @@ def conv(x, w, b, stride, padding, dilation, groups):
                 if buf is None:
                     buf = np.empty(nb * rows * row_bytes // x.itemsize, dtype=x.dtype)
                 packed = buf[:v.size].reshape(cols.shape)
-                np.copyto(packed, cols)
+                _copy(packed, cols)
                 cols = packed
             # One BLAS call, written in place: y's chunk is (M, P) matrices with row stride
             # prod(out), so this reshape is a view.
