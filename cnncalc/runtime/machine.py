@@ -8,7 +8,8 @@
   wait for a core stall each other. `CNNCALC_THREADS=N` or an explicit count overrides it.
 * **Matmul rate.** `matmul_gflops()` measures one 2048³ float32 matmul (best of 3). `cached_matmul_gflops()`
   keeps the best rate per machine facts (CPU model, usable cores, NumPy and BLAS versions, thread count) in
-  `$XDG_CACHE_HOME/cnncalc/matmul.json` (`~/.cache/…`), so `verify` measures it once per machine, not per run.
+  `$XDG_CACHE_HOME/cnncalc/matmul.json` (`~/.cache/…`), so `verify` measures it once per machine, not per run;
+  a new measurement (`refresh`) keeps the better of the two rates.
   The file is read as untrusted input: bounded in size, parsed as JSON only, every entry checked; anything odd
   is ignored and rewritten. `CNNCALC_NO_CACHE=1` turns the cache off.
 """
@@ -220,7 +221,9 @@ def cached_matmul_gflops(n_threads: Optional[int], refresh: bool = False,
                          measure: Callable[[], float] = None) -> "tuple[float, bool]":
     """(GFLOP/s of the 2048³ float32 matmul on this machine at `n_threads`, whether it came from the cache).
 
-    Measured (and cached) on a miss, or when `refresh` (the new rate replaces the old).
+    Measured (and cached) on a miss, or when `refresh`; the cache keeps the best rate seen, since other processes
+    only ever make the matmul slower (a rate measured on a busy machine would flatter every later efficiency).
+    Deleting the file forgets it.
     """
     measure = measure or matmul_gflops
     folder = cache_dir()
@@ -232,6 +235,6 @@ def cached_matmul_gflops(n_threads: Optional[int], refresh: bool = False,
     old = next((e["gflops"] for e in entries if e["key"] == key), None)
     if old is not None and not refresh:
         return old, True
-    rate = measure()
+    rate = max(measure(), old or 0.0)
     _write_entries(folder, [{"key": key, "gflops": rate}] + [e for e in entries if e["key"] != key])
     return rate, False
