@@ -9,6 +9,8 @@ measures a 2048³ float32 matmul (the machine's practical peak at that count), t
   share         2 × MACs / numpy seconds, as a share of the matmul's GFLOP/s
   cpu ms        the same best pass in process CPU time (numpy, torch): what other processes cannot inflate at one
                 thread (at two, threads waiting for a core spin and show up here too)
+  cpu share     2 × MACs / numpy CPU seconds, as a share of the matmul's rate by CPU time: at one thread, the share
+                a busy machine cannot skew
   load          the 1-minute load average when the row was measured
 
 Run:  python benchmarks/runtime_forward.py [NET ...] [--batch 1 8] [--threads 1 2] [--repeat 3] [--no-torch]
@@ -74,14 +76,15 @@ def main(argv=None):
     print(f"usable cores {machine.usable_cores()}, {machine.blas_name()}, default threads now "
           f"{machine.default_threads()}; best of {args.repeat}")
     print(f"{'network':<13} {'batch':>5} {'thr':>3} {'path':<9} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6} "
-          f"{'share':>6} {'cpu ms np':>10} {'cpu ms pt':>10} {'load':>6}")
+          f"{'share':>6} {'cpu ms np':>10} {'cpu ms pt':>10} {'cpu share':>9} {'load':>6}")
     for n_threads in args.threads:
         with machine.threads(n_threads) as in_force:
             if torch is not None:
                 torch.set_num_threads(n_threads)
             peak = machine.matmul_gflops()
+            peak_cpu = machine.matmul_gflops(clock=time.process_time) / n_threads
             print(f"-- {n_threads} thread(s) (BLAS reports {in_force}): 2048³ float32 matmul {peak:.1f} GFLOP/s, "
-                  f"load {load()}")
+                  f"{peak_cpu:.1f} per CPU second, load {load()}")
             for name in args.nets:
                 net = cnncalc.load(name)
                 for batch in args.batch:
@@ -94,10 +97,11 @@ def main(argv=None):
                     for path, w, pl in (("reference", weights, None), ("fused", folded, p)):
                         wall, cpu = best(lambda: execute(a, x.copy(), w, None, pl), args.repeat)
                         share = 2 * a.totals.macs / wall / 1e9 / peak
+                        share_cpu = 2 * a.totals.macs / cpu / 1e9 / peak_cpu
                         tw, tc = t_torch if t_torch else (float("nan"),) * 2
                         print(f"{name:<13} {batch:>5} {n_threads:>3} {path:<9} {wall * 1e3:9.1f} {tw * 1e3:9.1f} "
-                              f"{wall / tw:6.2f} {share:6.1%} {cpu * 1e3:10.1f} {tc * 1e3:10.1f} {load():>6}",
-                              flush=True)
+                              f"{wall / tw:6.2f} {share:6.1%} {cpu * 1e3:10.1f} {tc * 1e3:10.1f} {share_cpu:9.1%} "
+                              f"{load():>6}", flush=True)
 
 
 if __name__ == "__main__":
