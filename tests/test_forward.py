@@ -210,6 +210,24 @@ def test_forward_is_seeded():
     assert not np.array_equal(cnncalc.forward(net, x, seed=3), cnncalc.forward(net, x, seed=4))
 
 
+def test_forward_analyses_a_network_once_per_input_shape_and_batch(monkeypatch):
+    from cnncalc.core import analysis
+
+    net = cnncalc.load(SMALL)
+    x = np.ones((2, 3, 12, 12), np.float32)
+    w = init_weights(net)
+    calls = []
+    real = analysis.analyze
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: calls.append(k.get("batch")) or real(*a, **k))
+    first = cnncalc.forward(net, x, w)
+    for _ in range(3):
+        np.testing.assert_array_equal(cnncalc.forward(net, x, w), first)
+    assert calls == [2]                                   # once, at batch 2
+    cnncalc.forward(net, np.ones((1, 3, 12, 12), np.float32), w)
+    cnncalc.forward(cnncalc.load(SMALL), x, w)            # an equal but new network object: analysed afresh
+    assert calls == [2, 1, 2]
+
+
 def test_forward_rejects_an_input_of_the_wrong_rank():
     with pytest.raises(ValueError, match=r"x must be shaped \(batch, 3, 12, 12\), got \[3, 12, 12\]"):
         cnncalc.forward(cnncalc.load(SMALL), np.ones((3, 12, 12)))

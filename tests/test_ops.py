@@ -151,6 +151,41 @@ def test_conv_chunking_identical(monkeypatch, budget, shape, k, s, pad, G):
     whole = ops.conv(*args)
     monkeypatch.setattr(ops, "COL_BUDGET", budget)        # 1 byte: one output row per chunk
     np.testing.assert_array_equal(ops.conv(*args), whole)
+    monkeypatch.setattr(ops, "PARALLEL_COPY_MIN", 0)      # every column copy split across 3 threads
+    with ops.copy_threads(3):
+        np.testing.assert_array_equal(ops.conv(*args), whole)
+
+
+GROUPED = [  # shape, kernel, stride, padding, dilation, groups, out channels per group
+    ((2, 6, 9, 8), (3, 3), (1, 1), sym(1, 1), (1, 1), 6, 1),                 # depthwise 'same'
+    ((2, 6, 11, 10), (3, 3), (2, 2), sym(1, 1), (1, 1), 6, 2),               # depthwise stride 2, multiplier 2
+    ((3, 4, 13, 12), (3, 5), (3, 2), ((2, 0), (1, 3)), (2, 2), 2, 3),        # s and d sharing a factor: 2 phases
+    ((1, 8, 7, 7), (5, 5), (2, 2), sym(4, 4), (1, 1), 4, 1),                 # padding past the input's size
+    ((2, 6, 12), (4,), (3,), ((1, 2),), (3,), 3, 2),                         # 1-D, s = d: one phase per tap run
+    ((2, 4, 5, 6, 7), (3, 2, 3), (2, 1, 2), sym(1, 0, 1), (1, 2, 1), 4, 1),  # 3-D depthwise
+]
+
+
+@pytest.mark.parametrize("block", [1, 600, 2**20])
+@pytest.mark.parametrize("shape,k,s,pad,d,G,M", GROUPED)
+def test_grouped_conv_blocks_and_phases(monkeypatch, block, shape, k, s, pad, d, G, M):
+    # Small integers: every sum is exact in float32, so blocking (1 B: one group of one sample per block) may not
+    # change a single bit, and the loops of ops_ref (no phases, no flat rows) must agree exactly.
+    def ints(*sh):
+        return rng.integers(-3, 4, sh).astype(np.float32)
+    x, w, b = ints(*shape), ints(M * G, shape[1] // G, *k), ints(M * G)
+    monkeypatch.setattr(ops, "TAP_BLOCK", block)
+    y = ops.conv(x, w, b, s, pad, d, G)
+    np.testing.assert_array_equal(y, ops_ref.conv(x, w, b, s, pad, d, G).astype(np.float32))
+
+
+def test_grouped_conv_falls_back_to_im2col_when_a_group_outgrows_the_budget(monkeypatch):
+    x, w = rand(2, 6, 9, 9), rand(6, 2, 3, 3)
+    called = []
+    monkeypatch.setattr(ops, "_conv_flat", lambda *a: called.append(a))
+    monkeypatch.setattr(ops, "TAP_BLOCK", 0)           # no group fits: im2col, chunked by rows
+    close(ops.conv(x, w, None, (1, 1), sym(1, 1), (1, 1), 3), ops_ref.conv(x, w, None, (1, 1), sym(1, 1), (1, 1), 3))
+    assert called == []
 
 
 def peak_bytes(f):
@@ -171,6 +206,16 @@ def test_conv_temporaries_are_bounded(monkeypatch):
     monkeypatch.setattr(ops, "COL_BUDGET", 2**19)
     y, peak = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(1, 1), (1, 1), 1))
     assert peak - y.nbytes < 2**19 + 2**17          # the buffer plus a padded slab of rows
+
+
+def test_depthwise_temporaries_are_bounded(monkeypatch):
+    # MobileNet-like depthwise 3×3 on 64 channels of 56×56 (a 784 KiB output): one block's phase copy, column
+    # matrix (9 taps) and output stay under the block size, however many groups there are
+    x = rand(1, 64, 56, 56).astype(np.float32)
+    w = rand(64, 1, 3, 3).astype(np.float32)
+    monkeypatch.setattr(ops, "TAP_BLOCK", 2**18)
+    y, peak = peak_bytes(lambda: ops.conv(x, w, None, (1, 1), sym(1, 1), (1, 1), 64))
+    assert peak - y.nbytes <= 2**18 + 2**12
 
 
 def test_column_budget_caps_a_small_conv_buffer():

@@ -71,7 +71,8 @@ def test_readme_command_runs(scratch, command, expected):
     if words[0] == "cnncalc":  # this interpreter's cnncalc, whatever is on PATH
         command = f"{shutil.which('cnncalc') or sys.executable + ' -m cnncalc'}{command[len('cnncalc'):]}"
     command = command.replace("python -c", f"{sys.executable} -c", 1)
-    env = {**os.environ, "PYTHONPATH": str(scratch), "NO_COLOR": "1"}
+    # the scratch folder, then this checkout's cnncalc (the console script may belong to another install)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch), str(ROOT)]), "NO_COLOR": "1"}
     r = subprocess.run(command, shell=True, cwd=scratch, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode in expected, r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr

@@ -34,9 +34,11 @@ def spec(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def fixed_matmul(monkeypatch):
-    """The 2048³ reference matmul costs ~0.1 s per run; a fixed 100 GFLOP/s keeps these tests fast and exact."""
+def fixed_matmul(monkeypatch, tmp_path_factory):
+    """The 2048³ reference matmul costs ~0.1 s per run; a fixed 100 GFLOP/s keeps these tests fast and exact.
+    The per-machine cache lives in a fresh folder, so the stub's rate never reaches the real one."""
     monkeypatch.setattr("cnncalc.runtime.verify.matmul_gflops", lambda: 100.0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 def test_exit_0_and_a_table_when_everything_matches(cli, spec):
@@ -183,8 +185,31 @@ def test_unreadable_weights_exit_2_and_are_never_unpickled(cli, spec, tmp_path, 
     assert r.stderr == f"error: cannot read weights from {path}: {reason}\n"
 
 
-def test_the_real_matmul_reference_is_measured(cli, spec, monkeypatch):
+def test_the_real_matmul_reference_is_measured_once_per_machine(cli, spec, monkeypatch, tmp_path):
     monkeypatch.undo()  # the autouse stub off: the 2048³ matmul really runs
     monkeypatch.setenv("NO_COLOR", "1")
-    t = json.loads(cli("verify", spec, "--format", "json").stdout)["totals"]
-    assert t["matmul_gflops"] > 1 and 0 < t["efficiency"] < 2
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = json.loads(cli("verify", spec, "--format", "json").stdout)["totals"]
+    assert first["matmul_gflops"] > 1 and 0 < first["efficiency"] < 2 and first["matmul_cached"] is False
+    again = json.loads(cli("verify", spec, "--format", "json").stdout)["totals"]
+    assert again["matmul_cached"] is True and again["matmul_gflops"] == first["matmul_gflops"]
+    assert (tmp_path / "cnncalc" / "matmul.json").is_file()
+
+
+def test_remeasure_and_threads_are_reported(cli, spec):
+    from cnncalc.runtime import machine
+
+    d = json.loads(cli("verify", spec, "--format", "json", "--threads", "1").stdout)["totals"]
+    assert d["matmul_cached"] is False
+    assert d["threads"] == (1 if machine.blas_threads() is not None else None)
+    assert json.loads(cli("verify", spec, "--format", "json", "--threads", "1").stdout)["totals"]["matmul_cached"]
+    assert not json.loads(cli("verify", spec, "--format", "json", "--threads", "1", "--remeasure").stdout)["totals"]["matmul_cached"]
+    table = cli("verify", spec, "--threads", "1").stdout
+    assert "(100.0 GFLOP/s, cached), 1 BLAS thread " in table or machine.blas_threads() is None
+
+
+def test_bad_thread_counts_exit_2(cli, spec, monkeypatch):
+    assert cli("verify", spec, "--threads", "0").exit_code == 2
+    monkeypatch.setenv("CNNCALC_THREADS", "many")
+    r = cli("verify", spec)
+    assert r.exit_code == 2 and "CNNCALC_THREADS must be a whole number of threads, not 'many'" in r.stderr

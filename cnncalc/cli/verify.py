@@ -15,9 +15,16 @@ from .options import ByteSize, Failure, console, load_network, spec_options
               help="Run these weights (.npz keyed '<layer name>.<weight name>') instead of random ones.")
 @click.option("--max-memory", type=ByteSize(), default=None,
               help="Refuse to start when the predicted memory exceeds this (2GiB, 512MiB…).  [default: half the RAM]")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None,
+              help="BLAS threads for the forward pass.  [default: $CNNCALC_THREADS, else the cores not busy]")
+@click.option("--remeasure", is_flag=True,
+              help="Measure the 2048³ matmul reference again instead of reading this machine's cached rate.")
+@click.option("--fused", is_flag=True,
+              help="Run the fused inference path (batch norm folded into convs, activations in place) instead of "
+                   "the reference path.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format.")
-def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory, fmt):
+def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory, threads, remeasure, fused, fmt):
     """Run the network in NumPy and check every layer's shape and the weight counts against the analysis.
 
     Builds seeded He/Glorot weights (or loads --weights), pushes a random batch through the graph, compares
@@ -28,13 +35,20 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
     Examples:
       cnncalc verify resnet50
       cnncalc verify net.yaml --batch 8 --set width=32 --format json
+      cnncalc verify resnet50 --threads 1 --fused
     """
+    from ..runtime.machine import default_threads
     from ..runtime.verify import default_max_memory
     from ..units import human_bytes
 
     if dtype not in ("float32", "float16"):
         raise click.BadParameter(f"NumPy computes in float32 or float16, not {dtype}", param_hint="--dtype")
     max_memory = default_max_memory() if max_memory is None else max_memory
+    if threads is None:
+        try:
+            threads = default_threads()
+        except ValueError as e:  # a bad CNNCALC_THREADS
+            raise click.BadParameter(str(e), param_hint="--threads") from None
     a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
     t = a.totals
     needed = t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
@@ -43,7 +57,7 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
                       f"({human_bytes(t.peak_activation_bytes)} peak activations + "
                       f"{human_bytes(t.param_bytes + t.buffer_bytes)} weights), more than --max-memory "
                       f"{human_bytes(max_memory)}\n  hint: lower --batch or --input, or raise --max-memory", 2)
-    report = _run_with_progress(a, seed, weights_path)
+    report = _run_with_progress(a, seed, weights_path, threads, remeasure, fused)
     from ..render.verify import report_dict, report_table
 
     if fmt == "json":
@@ -56,7 +70,7 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
         raise Failure("\n".join(report.errors), 1)
 
 
-def _run_with_progress(a, seed, weights_path):
+def _run_with_progress(a, seed, weights_path, threads, remeasure, fused):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..runtime.verify import run
@@ -66,4 +80,5 @@ def _run_with_progress(a, seed, weights_path):
                TextColumn("{task.fields[layer]}"))
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("verify", total=len(a.layers), layer="")
-        return run(a, seed, weights_path, lambda done, name: bar.update(task, completed=done, layer=name))
+        return run(a, seed, weights_path, lambda done, name: bar.update(task, completed=done, layer=name), threads,
+                   remeasure, fused)

@@ -8,7 +8,7 @@ prediction, the NumPy executor, the torch module, export and lint all take these
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AbstractSet, Dict, Iterator, List, Mapping, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..spec.graph import INPUT, readers
 
@@ -52,18 +52,34 @@ class Schedule:
             yield i, live, done
             live.difference_update(done)
 
-    def peak(self, tensor_bytes: Mapping[int, int]) -> Tuple[int, List[int]]:
+    def peak(self, tensor_bytes: Mapping[int, int],
+             in_place: Optional[Mapping[int, int]] = None) -> Tuple[int, List[int]]:
         """(peak bytes, the tensors live at the peak, sorted) of a pass with these tensor sizes.
 
-        The first walk finds the step of the peak, a second one stops there to read the live set: copying the set
-        at every new peak is quadratic when the peak keeps rising (thousands of parallel branches)."""
+        `in_place` maps a node to the tensor whose buffer its output reuses (an activation computed in place, a
+        batch norm folded into its conv): that output costs no new bytes, and the shared buffer is freed when the
+        last tensor in it is. The first walk finds the step of the peak, a second one stops there to read the live
+        set: copying the set at every new peak is quadratic when the peak keeps rising (thousands of branches).
+        """
+        in_place = in_place or {}
+        owner = {INPUT: INPUT}  # tensor → the tensor whose buffer holds it
+        holders = {INPUT: 1}    # buffer → how many live tensors it holds
         total = peak = tensor_bytes[INPUT]
         at = -1  # the node running at the peak (-1: before any runs)
         for i, live, done in self.walk():
-            total += tensor_bytes[i]
+            if i in in_place:
+                o = owner[i] = owner[in_place[i]]
+                holders[o] += 1
+            else:
+                owner[i], holders[i] = i, 1
+                total += tensor_bytes[i]
             if total > peak:
                 peak, at = total, i
-            total -= sum(tensor_bytes[j] for j in done)
+            for j in done:
+                o = owner[j]
+                holders[o] -= 1
+                if not holders[o]:
+                    total -= tensor_bytes[o]
         if at < 0:
             return peak, [INPUT]
         for i, live, done in self.walk():

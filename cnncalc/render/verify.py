@@ -13,7 +13,7 @@ def report_dict(r: Report) -> dict:
     net = a.network
     return {
         "schema_version": SCHEMA_VERSION, "name": net.name, "source": net.source, "input": list(net.input),
-        "batch": a.batch, "dtype": a.dtype, "seed": r.seed,
+        "batch": a.batch, "dtype": a.dtype, "seed": r.seed, "path": r.path,
         "layers": [{"name": c.name, "type": c.type, "expected": list(c.expected),
                     "actual": None if c.actual is None else list(c.actual), "ok": c.ok, "seconds": c.seconds,
                     "error": c.error} for c in r.layers],
@@ -24,6 +24,7 @@ def report_dict(r: Report) -> dict:
             "init_seconds": r.init_seconds, "forward_seconds": r.forward_seconds,
             "macs": t.macs, "gflops": r.gflops, "matmul_gflops": r.matmul_gflops,
             "efficiency": r.gflops / r.matmul_gflops if r.matmul_gflops else None,
+            "matmul_cached": r.matmul_cached, "threads": r.threads,
             "peak_bytes_measured": r.peak_measured, "peak_bytes_predicted": r.peak_predicted,
             "peak_ratio": r.peak_measured / r.peak_predicted,
         },
@@ -37,8 +38,6 @@ def report_table(r: Report):
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
-
-
 
     a, t = r.analysis, r.analysis.totals
     table = Table(title=f"{a.network.name} — verify at batch {a.batch}, {a.dtype}, seed {r.seed}",
@@ -57,14 +56,18 @@ def report_table(r: Report):
     mark = "✓" if r.weights_ok else "✗"
     grid.add_row("Weights", f"{mark} {r.params_allocated:,} params and {r.buffers_allocated:,} buffers allocated; "
                             f"{t.params:,} and {t.buffers:,} counted (init {r.init_seconds:.2f} s)")
+    grid.add_row("Path", "reference: every layer its own kernel and output buffer" if r.plan is None else
+                 f"fused: {len(r.plan.folded)} batch norms folded into their convs, "
+                 f"{len(r.plan.in_place) - len(r.plan.folded)} layers in place")
     if r.forward_seconds:
         grid.add_row("Forward", f"{r.forward_seconds:.3f} s for {units.human(2 * t.macs)} FLOP (2 × MACs): "
                                 f"{r.gflops:.1f} GFLOP/s, {r.gflops / r.matmul_gflops:.0%} of a 2048³ float32 matmul "
-                                f"({r.matmul_gflops:.1f} GFLOP/s)")
+                                f"({r.matmul_gflops:.1f} GFLOP/s{', cached' if r.matmul_cached else ''}), "
+                                f"{r.threads or '?'} BLAS thread{'' if r.threads == 1 else 's'}")
         grid.add_row("Peak memory", f"{units.human_bytes(r.peak_measured)} measured (tracemalloc), "
                                     f"{units.human_bytes(r.peak_predicted)} predicted (peak activations "
-                                    f"{units.human_bytes(t.peak_activation_bytes)} + weights "
-                                    f"{units.human_bytes(t.param_bytes + t.buffer_bytes)}): "
+                                    f"{units.human_bytes(r.peak_activation_predicted)} + weights "
+                                    f"{units.human_bytes(r.weight_bytes_predicted)}): "
                                     f"×{r.peak_measured / r.peak_predicted:.2f}")
     verdict = (f"✓ all {len(a.layers)} layers computed their analysed shapes" if r.ok else
                f"✗ {len(r.errors)} check{'s' if len(r.errors) != 1 else ''} failed "

@@ -6,13 +6,15 @@
     y, every = cnncalc.forward(net, x, weights=cnncalc.runtime.load_weights("resnet50.npz"), return_all=True)
 
 `ops` holds the kernels, `backend` the table of which kernel each layer type runs, `executor` the run in schedule
-order, `weights` initialisation and .npz files, `verify` the engine of `cnncalc verify`.
+order, `weights` initialisation and .npz files, `verify` the engine of `cnncalc verify`, `machine` the BLAS's threads
+and the per-machine matmul rate.
 `cnncalc.forward` is `forward` here, imported on first use so that `import cnncalc` needs no NumPy.
 """
 from .executor import ForwardError, OutOfMemory, execute, forward, random_input
-from .verify import matmul_gflops
+from .machine import cached_matmul_gflops, default_threads, matmul_gflops
 from .weights import WeightError, check_weights, init_weights, load_weights, save_weights, weight_counts
 
 __all__ = ["forward", "execute", "init_weights", "random_input", "check_weights", "weight_counts",
-           "save_weights", "load_weights", "matmul_gflops", "WeightError", "ForwardError", "OutOfMemory"]
+           "save_weights", "load_weights", "matmul_gflops", "cached_matmul_gflops", "default_threads", "WeightError",
+           "ForwardError", "OutOfMemory"]
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 from ..core.analysis import Analysis
 from ..errors import SpecError
+from . import machine
+from .fuse import Plan
+from .machine import matmul_gflops  # noqa: F401  (looked up here at run time: tests replace it)
 
 
 def default_max_memory() -> int:
@@ -19,20 +22,6 @@ def default_max_memory() -> int:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, OSError, ValueError):
         return 2 * 2**30
-
-
-def matmul_gflops(n: int = 2048, repeat: int = 3, clock: Callable[[], float] = perf_counter) -> float:
-    """The machine's practical float32 limit: GFLOP/s of one n×n by n×n matmul (2n³ FLOPs), best of `repeat`."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    out = np.empty((n, n), np.float32)
-    np.matmul(a, b, out=out)  # warm-up: BLAS threads, page faults
-    best = float("inf")
-    for _ in range(repeat):
-        start = clock()
-        np.matmul(a, b, out=out)
-        best = min(best, clock() - start)
-    return 2 * n ** 3 / best / 1e9
 
 
 @dataclass
@@ -65,6 +54,9 @@ class Report:
     forward_seconds: float = 0.0
     peak_measured: int = 0
     matmul_gflops: float = 0.0
+    matmul_cached: bool = False  # the rate came from the per-machine cache, not from this run
+    plan: Optional[Plan] = None  # the fused path's plan, None on the reference path
+    threads: Optional[int] = None  # BLAS threads in force (None: the BLAS would not say)
 
     @property
     def ok(self) -> bool:
@@ -76,9 +68,24 @@ class Report:
         return (self.params_allocated, self.buffers_allocated) == (t.params, t.buffers)
 
     @property
-    def peak_predicted(self) -> int:
+    def path(self) -> str:
+        return "reference" if self.plan is None else "fused"
+
+    @property
+    def peak_activation_predicted(self) -> int:
+        """The peak of live activations on the path that ran."""
+        a = self.analysis
+        return a.totals.peak_activation_bytes if self.plan is None else self.plan.peak_activation_bytes(a)
+
+    @property
+    def weight_bytes_predicted(self) -> int:
+        """The weights' bytes on the path that ran (the fused path's folded convs have W' and b', no bn arrays)."""
         t = self.analysis.totals
-        return t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
+        return t.param_bytes + t.buffer_bytes if self.plan is None else self.plan.weight_bytes(self.analysis)
+
+    @property
+    def peak_predicted(self) -> int:
+        return self.peak_activation_predicted + self.weight_bytes_predicted
 
     @property
     def gflops(self) -> float:
@@ -86,26 +93,32 @@ class Report:
         return 2 * self.analysis.totals.macs / self.forward_seconds / 1e9 if self.forward_seconds else 0.0
 
 
-def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None) -> Report:
+def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, progress=None,
+        threads: Optional[int] = None, remeasure: bool = False, fused: bool = False) -> Report:
     """Allocate the weights, run the forward pass layer by layer and record what the computation produced.
 
-    Peak memory is NumPy's allocations as tracemalloc sees them (weights included) during the forward pass.
+    The forward pass runs with `threads` BLAS threads (None: `machine.default_threads()`); the matmul rate it is
+    compared with is this machine's at that count, from the per-machine cache unless `remeasure`. Peak memory is
+    the weights' bytes plus NumPy's allocations during the forward pass as tracemalloc sees them (tracing covers
+    the forward pass only). `fused` runs the fused inference path (`fuse`), predicted and measured as such.
     `progress(done, next_name)` is told after each step.
     """
     import tracemalloc
 
     from . import ops  # noqa: F401  (imported before tracing: module objects are not the pass's memory)
     from .executor import execute, random_input
+    from .fuse import fold_weights, plan
     from .weights import check_weights, init_weights, load_weights, weight_counts
 
     analysis = analysis.complete()
     report = Report(analysis, seed)
     batch = analysis.batch
     progress = progress or (lambda done, name: None)
-    progress(0, "measuring a 2048³ matmul")
-    report.matmul_gflops = matmul_gflops()  # first, so BLAS has started its threads before layer 1 is timed
-    tracemalloc.start()
-    try:
+    with machine.threads(machine.default_threads() if threads is None else threads) as in_force:
+        report.threads = in_force
+        progress(0, "matmul baseline")
+        report.matmul_gflops, report.matmul_cached = machine.cached_matmul_gflops(
+            in_force, refresh=remeasure, measure=lambda: matmul_gflops())
         start = perf_counter()
         progress(0, "initialising weights")
         if weights_path:  # cast once to the run's dtype, not in every layer call
@@ -131,11 +144,18 @@ def run(analysis: Analysis, seed: int = 0, weights_path: Optional[str] = None, p
                                                f"the analysis says {list(check.expected)}", info.node.loc).format())
             progress(len(report.layers), names[len(report.layers)])
 
-        tracemalloc.reset_peak()  # the weights stay counted: they are part of the prediction
-        start = perf_counter()
-        execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer)
-        report.forward_seconds = perf_counter() - start
-        report.peak_measured = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+        if fused:  # the originals go: the fused path holds the folded weights only
+            report.plan = plan(analysis)
+            weights = fold_weights(analysis, report.plan, weights)
+        np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)  # BLAS's threads up before layer 1 is timed
+        weight_bytes = sum(np.asarray(w).nbytes for w in weights.values())
+        tracemalloc.start()
+        try:
+            start = perf_counter()
+            execute(analysis, random_input(analysis.network, batch, seed, analysis.dtype), weights, on_layer,
+                    report.plan)
+            report.forward_seconds = perf_counter() - start
+            report.peak_measured = weight_bytes + tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     return report

@@ -44,8 +44,7 @@ def init_weights(network: Union[Network, Analysis], seed: int = 0, dtype="float3
     """
     a = analysed(network)
     dtype = np.dtype(dtype)
-    rng = np.random.default_rng(seed)
-    weights: Weights = {}
+    plan = []  # (key, shape, bound of U(−bound, bound), or the constant 1 or 0)
     for info in a.layers:
         shapes = info.weights
         kernel = shapes.get("weight", ())
@@ -54,24 +53,31 @@ def init_weights(network: Union[Network, Analysis], seed: int = 0, dtype="float3
             fan_in, fan_out = kernel[1] * prod(kernel[2:]), kernel[0] * prod(kernel[2:])
         for name, shape in shapes.items():
             if name == "weight" and fan_in:
-                bound = sqrt(6 / (fan_in + fan_out)) if info.type == "dense" else sqrt(6 / fan_in)
-                array = _uniform(rng, shape, bound, dtype)
+                fill = ("uniform", sqrt(6 / (fan_in + fan_out)) if info.type == "dense" else sqrt(6 / fan_in))
             elif name == "bias" and fan_in:
-                array = _uniform(rng, shape, 1 / sqrt(fan_in), dtype)
+                fill = ("uniform", 1 / sqrt(fan_in))
             elif name in ("weight", "running_var"):  # a normalisation's scale and variance
-                array = np.ones(shape, dtype)
+                fill = ("constant", 1)
             else:  # a normalisation's shift and mean
-                array = np.zeros(shape, dtype)
-            weights[key(info, name)] = array
+                fill = ("constant", 0)
+            plan.append((key(info, name), tuple(shape), fill))
+    # every uniform array in one draw (NumPy draws float32 and float64 only), then scaled in place per array
+    draw = np.float64 if dtype == np.float64 else np.float32
+    total = sum(prod(shape) for _, shape, (kind, _) in plan if kind == "uniform")
+    u = np.random.default_rng(seed).random(total, dtype=draw)
+    weights: Weights = {}
+    at = 0
+    for k, shape, (kind, value) in plan:
+        if kind == "constant":
+            weights[k] = np.full(shape, value, dtype)
+            continue
+        n = prod(shape)
+        part = u[at:at + n].reshape(shape)
+        at += n
+        part *= 2 * value
+        part -= value
+        weights[k] = part.astype(dtype, copy=False)
     return weights
-
-
-def _uniform(rng: np.random.Generator, shape, bound: float, dtype: np.dtype) -> np.ndarray:
-    """U(−bound, bound), generated in place (NumPy draws float32 and float64 only)."""
-    u = rng.random(shape, dtype=np.float64 if dtype == np.float64 else np.float32)
-    u *= 2 * bound
-    u -= bound
-    return u.astype(dtype, copy=False)
 
 
 def check_weights(network: Union[Network, Analysis], weights: Weights) -> List[str]:
