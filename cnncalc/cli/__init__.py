@@ -28,6 +28,7 @@ COMMANDS = {
     "lint": ("lint", "Check specs against design rules and budgets (for CI)."),
     "rules": ("rules", "List the lint rules, or explain one with examples."),
     "verify": ("verify", "Run the network in NumPy; check every shape and count."),
+    "train": ("train", "What a training step costs: backward FLOPs, saved bytes, peak memory, --fit."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 
