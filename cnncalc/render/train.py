@@ -125,3 +125,17 @@ def render_markdown(steps: List, fits: List[Optional[dict]]) -> str:
         lines += [f"- {n}" for n in t.notes]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def run_text(report) -> str:
+    """The NumPy step's outcome: loss, gradients, time per phase and per layer type, measured against predicted peak."""
+    hb = units.human_bytes
+    lines = [f"NumPy training step: loss {report.loss:.6g}, {report.gradients} weight gradients "
+             f"({'shapes match' if report.ok else 'MISMATCH'})",
+             f"  time: forward {report.forward_seconds:.3f} s, backward {report.backward_seconds:.3f} s, "
+             f"update {report.update_seconds:.3f} s",
+             f"  peak memory: measured {hb(report.peak_measured)} (tracemalloc), predicted {hb(report.peak_predicted)}, "
+             f"ratio {report.peak_ratio:.3f}",
+             "  backward time by layer type: " + ", ".join(
+                 f"{t} {s:.3f} s" for t, s in sorted(report.backward_seconds_by_type.items(), key=lambda kv: -kv[1]))]
+    return "\n".join(lines + report.errors)
