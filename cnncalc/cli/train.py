@@ -14,7 +14,7 @@ def _checkpoints(values):
 @click.argument("spec", metavar="SPEC")
 @click.option("--input", "input_shape", metavar="C,H,W|SIZE",
               help="Override the spec's input shape (no batch); one number sets every spatial size.")
-@click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Batch size.")
+@click.option("--batch", type=click.IntRange(1, 1 << 20), default=1, show_default=True, help="Batch size.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a spec variable (repeatable).")
 @click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw", "rmsprop"]), default="adam",
               show_default=True, help="Optimizer: its state per parameter and its update FLOPs.")

@@ -82,31 +82,39 @@ def _ungrouped(a, shape):
 
 
 def _conv_backward(layer, f, saved, dy, w, need):
+    """Sample by sample, tap by tap, so the temporaries stay a fraction of one activation: for each kernel tap,
+    dW[tap] += dy · x[tap]ᵀ and dx[tap] += W[tap]ᵀ · dy, per group as one batched matmul."""
     g = f.geometry
     x = saved.get("input")
     x_pad = saved["padded input"] if x is None else _pad(x, g.pads)
     weight = w["weight"]
     groups = layer.groups
-    c_out = dy.shape[1]
-    ci, co = x_pad.shape[1] // groups, c_out // groups
+    B, c_out = dy.shape[:2]
+    c_in = x_pad.shape[1]
+    ci, co = c_in // groups, c_out // groups
     out = dy.shape[2:]
-    dy_g = _grouped(dy, groups)  # (G, co, B·out), once for every tap
     w_g = weight.reshape(groups, co, ci, -1)  # (G, co, ci, taps)
+    w_t = [np.ascontiguousarray(np.swapaxes(w_g[..., t], 1, 2)) for t in range(w_g.shape[-1])]  # (G, ci, co)
     dx_pad = np.zeros(x_pad.shape, dy.dtype) if need.inputs[0] else None
     dw = np.zeros((groups, co, ci, w_g.shape[-1]), dy.dtype) if need.weights else None
-    for t, offset in enumerate(product(*(range(k) for k in g.kernel))):
-        taps = (slice(None), slice(None)) + _tap(offset, g.stride, g.dilation, out)
-        if dw is not None:  # Σ over samples and positions of dy times x at this tap: (G, co, ci)
-            dw[..., t] = dy_g @ _grouped(x_pad[taps], groups).transpose(0, 2, 1)
-        if dx_pad is not None:  # dy through this tap's weights, back to the positions it read
-            part = np.swapaxes(w_g[..., t], 1, 2) @ dy_g  # (G, ci, B·out)
-            dx_pad[taps] += _ungrouped(part, (dy.shape[0], groups * ci, *out))
+    offsets = list(product(*(range(k) for k in g.kernel)))
+    for b in range(B):
+        dy_b = dy[b].reshape(groups, co, -1)  # (G, co, out): a view of a contiguous gradient
+        for t, offset in enumerate(offsets):
+            taps = (slice(None),) + _tap(offset, g.stride, g.dilation, out)
+            if dw is not None:  # (G, co, out) @ (G, out, ci)
+                dw[..., t] += dy_b @ x_pad[b][taps].reshape(groups, ci, -1).transpose(0, 2, 1)
+            if dx_pad is not None:  # (G, ci, co) @ (G, co, out), back to the positions this tap read
+                dx_pad[b][taps] += (w_t[t] @ dy_b).reshape((c_in, *out))
     dws = {}
     if dw is not None:
         dws["weight"] = dw.reshape(weight.shape)
         if "bias" in w:
             dws["bias"] = dy.sum(axis=(0, *range(2, dy.ndim)))
-    dx = None if dx_pad is None else np.ascontiguousarray(_crop(dx_pad, g.pads, f.inputs[0][1:]))
+    if dx_pad is None:
+        return [None], dws
+    dx = dx_pad if dx_pad.shape[2:] == tuple(f.inputs[0][1:]) else np.ascontiguousarray(
+        _crop(dx_pad, g.pads, f.inputs[0][1:]))
     return [dx], dws
 
 

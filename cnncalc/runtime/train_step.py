@@ -25,6 +25,7 @@ from ..core.train import TrainAnalysis
 from ..core.train.rules import Grads
 from ..errors import InternalError, OptionError
 from ..spec.graph import INPUT
+from . import ops
 from .backward import BACKWARD
 from .weights import init_weights, key
 
@@ -80,6 +81,8 @@ def run_step(step: TrainAnalysis, x: np.ndarray, weights: Dict[str, np.ndarray],
     del x
     saved: List[Optional[dict]] = [None] * len(infos)
     start = perf_counter()
+    budget = ops.column_budget(step.totals.peak_bytes // 8)  # as the inference run: im2col kept to a share of the peak
+    budget.__enter__()
     for info, need in zip(infos, needs):
         i = info.index
         xs = [live[j] for j in info.node.inputs]
@@ -94,6 +97,7 @@ def run_step(step: TrainAnalysis, x: np.ndarray, weights: Dict[str, np.ndarray],
         del y
         for j in frees[i]:
             del live[j]
+    budget.__exit__(None, None, None)
     times["forward"] = perf_counter() - start
     out = net.output
     y = live.pop(out)
