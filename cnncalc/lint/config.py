@@ -56,6 +56,8 @@ BUDGETS: Dict[str, Limit] = {b.name: b for b in (
     Limit("flops", "flops", "count", "8G"),
     Limit("peak-memory", "peak_activation_bytes", "bytes", "512MiB"),
     Limit("param-memory", "param_bytes", "bytes", "100MiB"),
+    Limit("train-memory", "peak_bytes", "bytes", "16GiB"),  # a training step's totals (cnncalc.core.train)
+    Limit("train-flops", "step_flops", "count", "1T"),
 )}
 
 
