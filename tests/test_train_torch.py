@@ -182,3 +182,80 @@ def test_random_specs_saved_bytes_and_flops_match_pytorch(spec):
     assume(net.analyze().error is None)
     check_saved(net, 2)
     check_flops(net)
+
+
+# -- gradients: cnncalc's NumPy step against torch autograd ----------------------------------------------------------
+
+def check_gradients(network, batch=2, seed=0, dtype="float64", rtol=1e-7):
+    """The NumPy step's weight gradients equal torch autograd's for the same weights, input and loss Σ y·r (rtol,
+    and an atol of rtol × the layer's largest gradient, for elements that are nearly zero). Dropout is the
+    identity on both sides (their random masks differ); batch norm uses batch statistics on both.
+
+    float64 for the zoo and random specs: on a small input, a batch norm whose channel is nearly constant over the
+    batch (a ReLU'd DenseNet channel on a 2×2 map) divides float32 rounding noise by √ε, and the two frameworks'
+    float32 gradients then differ in sign; float32 at rtol 1e-4 is checked where the statistics are well conditioned."""
+    import numpy as np
+
+    from cnncalc.runtime import backward as bw
+    from cnncalc.runtime.train_step import run_step
+    from cnncalc.runtime.weights import init_weights
+
+    t = train(network, batch)
+    weights = init_weights(t.analysis, seed, dtype)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, *network.input)).astype(dtype)
+    out = t.analysis.layers[network.output].output
+    r = rng.standard_normal((batch, *out)).astype(dtype)
+    model = ct.build(network).train().to(getattr(torch, dtype))
+    model.load_state_dict(ct.to_state_dict(network, {k: v.copy() for k, v in weights.items()}), strict=False)
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.eval()
+    paths = ct.module_paths(network)
+    for node in network.nodes:
+        if not node.trainable:
+            model.get_submodule(paths[node.name]).requires_grad_(False)
+    y = model(torch.from_numpy(x.copy()))
+    (y * torch.from_numpy(r)).sum().backward()
+    identity = bw.Kernels(lambda layer, f, xs, w, rng: (xs[0], {}), lambda layer, f, saved, dy, w, need: ([dy], {}))
+    original = bw.BACKWARD["dropout"]
+    bw.BACKWARD["dropout"] = identity
+    try:
+        _, ours = run_step(t, x, weights, r, seed, update=False)
+    finally:
+        bw.BACKWARD["dropout"] = original
+    theirs = {}
+    for node in network.nodes:
+        for name, p in model.get_submodule(paths[node.name]).named_parameters(recurse=False):
+            if p.grad is not None:
+                theirs[f"{node.name}.{name}"] = p.grad.numpy()
+    assert set(ours) == set(theirs)
+    scale = {}  # per layer, its largest gradient: a bias before a batch norm has a true gradient of 0 (rounding noise)
+    for k, g in theirs.items():
+        layer = k.rpartition(".")[0]
+        scale[layer] = max(scale.get(layer, 0.0), float(np.abs(g).max()))
+    for k, g in ours.items():
+        atol = rtol * (scale[k.rpartition(".")[0]] or 1.0)
+        np.testing.assert_allclose(g, theirs[k], rtol=rtol, atol=atol, err_msg=f"{network.name}: {k}")
+
+
+@pytest.mark.parametrize("name", distinct_zoo_names())
+def test_zoo_gradients_match_autograd(name):
+    check_gradients(trainable_input(cnncalc.load(name), 2))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "vgg11_bn"])
+def test_float32_gradients_match_autograd(name):
+    check_gradients(cnncalc.load(name).with_input((3, 64, 64)), batch=4, dtype="float32", rtol=1e-4)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_specs())
+def test_random_spec_gradients_match_autograd(spec):
+    net = cnncalc.load(spec)
+    assume(net.analyze().error is None)
+    try:
+        train(net, 2)
+    except ShapeError:
+        assume(False)
+    check_gradients(net)
