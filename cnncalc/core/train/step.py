@@ -262,11 +262,10 @@ def _notes(a, rows, opt, precision, device) -> Tuple[str, ...]:
 class _Pool:
     """Storages by key with reference counts: the bytes live now, and the largest total seen with what made it."""
 
-    def __init__(self, base_bytes: int):
+    def __init__(self):
         self.bytes: Dict[object, int] = {}
         self.refs: Dict[object, int] = {}
         self.now = 0
-        self.base = base_bytes
         self.peak = -1
         self.at: Tuple[str, str, Dict[str, int]] = ("", "", {})
 
@@ -284,9 +283,6 @@ class _Pool:
             self.now -= self.bytes.pop(key)
         else:
             self.refs[key] = n
-
-    def held(self, key) -> bool:
-        return key in self.refs
 
     def check(self, phase: str, layer: str, extra: int = 0) -> None:
         if self.now + extra > self.peak:
@@ -321,7 +317,7 @@ def _walk(a, rows, rules, saves, tensor_bytes, base, requires, segments, segment
     for kept in kept_fwd:
         merged.update(kept)
     saved_end = sum(merged.values())  # every saved storage once, at the end of the forward pass
-    pool = _Pool(0)
+    pool = _Pool()
     pool.hold(("t", INPUT), tensor_bytes[INPUT])
     for i, live, done in sched.walk():
         pool.hold(("t", base[i]), tensor_bytes[base[i]])
