@@ -33,6 +33,7 @@ COMMANDS = {
     "calibrate": ("calibrate", "Measure this machine's FLOP/s and bandwidth as a --device profile."),
     "import": ("import_", "Write an editable spec for an ONNX, Darknet or Caffe model file."),
     "report": ("report", "Write an interactive, self-contained HTML report of one or more specs."),
+    "train": ("train", "What a training step costs: backward FLOPs, saved bytes, peak memory, --fit."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 

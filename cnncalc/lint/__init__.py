@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import List
 
-from . import rules, budgets, baseline  # noqa: F401  (registration)
+from . import rules, budgets, baseline, train_budgets  # noqa: F401  (registration)
 from .config import Settings, codes, section
 from .core import REGISTRY, Finding, Rule, Severity, run
 

@@ -63,6 +63,8 @@ BUDGETS: Dict[str, Limit] = {b.name: b for b in (
     Limit("peak-memory", "peak_activation_bytes", "bytes", "512MiB"),
     Limit("param-memory", "param_bytes", "bytes", "100MiB"),
     Limit("latency", "time", "latency", "20ms@raspberry-pi-5"),  # the roofline estimate on a device (CNN306)
+    Limit("train-memory", "peak_bytes", "bytes", "16GiB"),  # a training step's totals (cnncalc.core.train)
+    Limit("train-flops", "step_flops", "count", "1T"),
 )}
 
 
