@@ -388,6 +388,19 @@ def _padder(narrow: bool, left: bool) -> Callable[[str, int], str]:
     return pad
 
 
+def simple_grid(heads: List[str], rows: List[List[Cell]], left: Set[int], width: int) -> "Block":
+    """`grid` for a table without a tree: columns as wide as their widest cell, and when the table is wider than
+    `width`, the first column (names) shortened in the middle to make room."""
+    texts = [[_plain(cell) for cell in row] for row in rows]
+    widths = [max([_width(h), *(_width(row[i]) for row in texts)]) for i, h in enumerate(heads)]
+    overflow = sum(widths) + 3 * len(widths) + 1 - width
+    if overflow > 0 and widths:
+        widths[0] = max(12, widths[0] - overflow)
+        rows = [[cut_middle(texts[k][0], widths[0]), *row[1:]] if _width(texts[k][0]) > widths[0] else row
+                for k, row in enumerate(rows)]
+    return grid(heads, rows, left, widths)
+
+
 def grid(heads: List[str], rows: List[List[Cell]], left: Set[int], widths: List[int],
          narrow: Sequence[bool] = ()) -> "Block":
     """Rows laid out like rich's heavy-head table in the given column widths, as one block of styled text.

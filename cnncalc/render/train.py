@@ -83,7 +83,7 @@ def train_table(t, width: int = 140, fit: Optional[dict] = None):
     from rich.table import Table
     from rich.text import Text
 
-    from .table import grid
+    from .table import simple_grid
 
     heads = ["Layer", "Type", "Fwd FLOPs", "dInput FLOPs", "dWeight FLOPs", "Saved", "Grads", "Opt. state"]
     rows = []
@@ -104,7 +104,7 @@ def train_table(t, width: int = 140, fit: Optional[dict] = None):
         notes.append("⟳ checkpointed: recomputed in the backward pass")
     if any(not r.trainable for r in t.layers):
         notes.append("❄ frozen (trainable: false)")
-    parts = [title, grid(heads, rows, {0, 1}, width)]
+    parts = [title, simple_grid(heads, rows, {0, 1}, width)]
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
     parts.append(Panel(box, title="Training step", title_align="left", expand=False))
