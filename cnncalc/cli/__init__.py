@@ -28,6 +28,7 @@ COMMANDS = {
     "lint": ("lint", "Check specs against design rules and budgets (for CI)."),
     "rules": ("rules", "List the lint rules, or explain one with examples."),
     "verify": ("verify", "Run the network in NumPy; check every shape and count."),
+    "explain": ("explain", "Why another tool's FLOPs or params differ from cnncalc's, rule by rule."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 

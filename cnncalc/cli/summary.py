@@ -18,7 +18,9 @@ COLUMNS = ("flops", "buffers", "memory", "stride", "inputs")
 @click.option("--columns", "columns", metavar="LIST", default="",
               help=f"Extra table columns, comma-separated: {', '.join(COLUMNS)} (or 'all').")
 @click.option("--bars", is_flag=True, help="Instead of the table, bars of each layer's params and MACs.")
-def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
+@click.option("--convention", metavar="NAME", help="Count as another tool does (fvcore, ptflops, thop, torchinfo, "
+              "torchscan, calflops, keras, …): its figures per layer and in total (table, or a 'convention' in JSON).")
+def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars, convention):
     """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
 
     SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
@@ -30,6 +32,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
       cnncalc summary net.yaml --format json | jq .totals.macs
       cnncalc summary net.yaml --depth 1 --columns flops,memory
       cnncalc summary resnet50 --bars --depth 2
+      cnncalc summary resnet50 --convention fvcore
     """
     if bars and fmt != "table":
         raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
@@ -37,6 +40,12 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
     for c in chosen:
         if c not in COLUMNS:
             raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(COLUMNS)}", param_hint="--columns")
+    if convention is not None:
+        from ..conventions import convention as find_convention
+
+        convention = find_convention(convention)
+        if fmt not in ("table", "json") or bars:
+            raise click.BadParameter("a convention is shown as a table or JSON", param_hint="--convention")
     analyses, failures = [], []
     for spec in specs:
         try:
@@ -51,6 +60,8 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
             failures.append(a.error.format())
     if not analyses:
         pass
+    elif convention is not None:
+        _show_convention([a for a in analyses if a.totals is not None], convention, fmt)
     elif fmt == "table":
         from ..render.table import summary_table
 
@@ -71,3 +82,21 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, bars):
         click.echo(render(analyses), nl=False)
     if failures:
         raise Failure("\n".join(failures), 2)
+
+
+def _show_convention(analyses, convention, fmt) -> None:
+    """`--convention`: the tool's figures per layer and in total, or the JSON object with a "convention" added."""
+    import json
+
+    from ..conventions import count
+    from ..render.data import analysis_dict
+    from ..render.explain import counted_dict, counted_table
+
+    counted = [count(a, convention) for a in analyses]
+    if fmt == "json":
+        data = [{**analysis_dict(c.analysis), "convention": counted_dict(c)} for c in counted]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return
+    out = console()
+    for c in counted:
+        out.print(*counted_table(c), crop=False)
