@@ -3,6 +3,8 @@ convention, and hand-counted figures of a tiny network for each tool. No tool an
 run in tests/test_conventions_tools.py)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import cnncalc
@@ -138,3 +140,61 @@ def test_unknown_convention_is_a_usage_error():
     with pytest.raises(OptionError, match="unknown convention 'fvcor'") as e:
         count(a, "fvcor")
     assert "fvcore" in e.value.hint
+
+
+# -- the commands -----------------------------------------------------------------------------------------------------
+def test_explain_json_rows_sum_to_the_gap(cli, tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    result = cli("explain", str(spec), "--vs", "thop", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    macs = next(e for e in json.loads(result.stdout)["explanations"] if e["metric"] == "macs")
+    # thop 8576 (HAND) against cnncalc's 7552 MACs: batch norm's 4 per element is the whole gap
+    assert (macs["theirs"], macs["ours"], macs["gap"]) == (8576, 7552, 1024)
+    assert [(r["type"], r["delta"]) for r in macs["rows"]] == [("bn", 1024)]
+    assert macs["rows"][0]["source"].startswith("thop 0.1.1")
+
+
+def test_explain_table_names_the_rules(cli):
+    result = cli("explain", "resnet50", "--vs", "fvcore")
+    assert result.exit_code == 0, result.stderr
+    # fvcore 4,111,512,576 'flop' (the real FlopCountAnalysis on resnet50; tests/test_conventions_tools.py)
+    assert "4,111,512,576" in result.stdout and "batch_norm" not in result.stdout
+    assert "bn" in result.stdout and "global_avgpool" in result.stdout
+
+
+def test_explain_unknown_convention_is_a_usage_error(cli):
+    result = cli("explain", "resnet50", "--vs", "ptflop")
+    assert result.exit_code == 2 and "did you mean 'ptflops'" in result.stderr
+
+
+def test_summary_convention_json_and_table(cli, tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    data = json.loads(cli("summary", str(spec), "--convention", "torchscan", "--format", "json").stdout)
+    assert data["convention"]["totals"] == HAND["torchscan"]
+    assert data["totals"]["macs"] == 7552  # cnncalc's own figures stay as they are
+    assert [l["macs"] for l in data["convention"]["layers"]] == [6912, 512, 0, 64, 0, 640]
+    table = cli("summary", str(spec), "--convention", "torchscan").stdout
+    assert "16,456" in table and "torchscan 0.2.0" in table
+    bad = cli("summary", str(spec), "--convention", "torchscan", "--format", "csv")
+    assert bad.exit_code == 2
+
+
+def test_lint_budget_under_a_convention(cli, tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    # cnncalc's 7,552 MACs fit in 8K; ptflops' 9,354 "MACs" (HAND) do not
+    assert cli("lint", str(spec), "--select", "CNN3", "--max-macs", "8K").exit_code == 0
+    result = cli("lint", str(spec), "--select", "CNN3", "--max-macs", "8K", "--convention", "ptflops")
+    assert result.exit_code == 1 and "ptflops MACs" in result.stdout and "(9,354)" in result.stdout
+
+
+def test_compare_under_a_convention(cli, tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    data = json.loads(cli("compare", str(spec), f"{spec}@input=3,16,16", "--convention", "calflops",
+                          "--format", "json").stdout)
+    assert data["convention"] == "calflops"
+    assert data["items"][0]["values"]["flops"] == HAND["calflops"]["flops"]
+    assert data["items"][0]["values"]["macs"] == HAND["calflops"]["macs"]

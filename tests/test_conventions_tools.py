@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -34,17 +35,20 @@ def _installed(module: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def built(spec: str, batch: int = 1):
-    """(network, model, input) for one zoo network; the tests run network by network, so one is kept at a time."""
+    """(network, model, input) for one network; the tests run network by network, so one is kept at a time."""
     network = cnncalc.load(spec)
     torch.manual_seed(0)
     model = cnncalc.torch.build(network).eval()
     return network, model, torch.randn(batch, *network.input)
 
 
-CASES = [(spec, tool) for spec in names() for tool in RUNNERS]
+SPECS = Path(__file__).parent / "specs"
+# the zoo, then every layer type the zoo leaves out, in 1-D, 2-D and 3-D
+NETWORKS = [*names(), *(str(SPECS / f"conventions_{d}.yaml") for d in ("1d", "2d", "3d"))]
+CASES = [(spec, tool) for spec in NETWORKS for tool in RUNNERS]
 
 
-@pytest.mark.parametrize("spec,tool", CASES, ids=[f"{s}-{t}" for s, t in CASES])
+@pytest.mark.parametrize("spec,tool", CASES, ids=[f"{Path(s).stem}-{t}" for s, t in CASES])
 def test_tool_reports_what_its_convention_says(spec, tool):
     runner, module = RUNNERS[tool]
     if not _installed(module):
@@ -59,7 +63,7 @@ def test_tool_reports_what_its_convention_says(spec, tool):
     assert wrong == [], f"{tool} per layer (layer, metric, tool, convention): {wrong[:5]}"
 
 
-@pytest.mark.parametrize("spec", ["alexnet", "mobilenet_v2", "googlenet"])
+@pytest.mark.parametrize("spec", ["alexnet", "mobilenet_v2", str(SPECS / "conventions_2d.yaml")])
 def test_ptflops_at_batch_2(spec):
     if not _installed("ptflops"):
         pytest.skip("ptflops is not installed")

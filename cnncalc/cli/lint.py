@@ -36,7 +36,9 @@ def budget_options(f):
 @click.option("--strict/--no-strict", default=None, help="Warnings fail the check too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True, help="text for people, github for Actions annotations, sarif for code scanning.")
-def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, strict, fmt, **budgets):
+@click.option("--convention", metavar="NAME", help="Measure the params, MACs and FLOPs budgets as this tool counts "
+              "(fvcore, ptflops, thop, torchinfo, torchscan, calflops, keras, …).")
+def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, strict, fmt, convention, **budgets):
     """Check specs against design rules and budgets.
 
     SPEC is a YAML file, a directory or glob (every spec in it), a zoo name, or - for standard input.
@@ -60,6 +62,10 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
     if path is not None:
         base = base.merged(config.read_config(Path(os.path.relpath(path))))  # errors show a short path
     base = base.merged(_flags(select, ignore, strict, budgets))
+    if convention is not None:
+        from ..conventions import convention as find_convention
+
+        base = base.merged({"convention": find_convention(convention).name})
 
     findings, failures, failed = [], [], False
     paths = spec_paths(specs)

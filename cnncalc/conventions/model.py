@@ -52,5 +52,11 @@ class Convention:
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
 
+    def headline(self, ours: str) -> Optional[Metric]:
+        """The tool's figure for what cnncalc calls `ours` ("macs", "flops", "params"): its first metric set against
+        it (a trainable-params count stands for params), or None when the tool reports nothing like it."""
+        wanted = (ours, "trainable_params") if ours == "params" else (ours,)
+        return next((m for m in self.metrics if m.ours in wanted), None)
+
     def __repr__(self) -> str:
         return f"Convention({self.name!r}, {self.tool} {self.version}, metrics={[m.key for m in self.metrics]})"

@@ -109,7 +109,7 @@ def _ptflops_rules(total: bool) -> Dict[str, Dict[str, Rule]]:
                         "(whole batch)", source)
         return Rule(lambda s: hook(s) // s.batch, text, source)
 
-    pool = rule(only_if(native_pool, per_input(1)), per_input(1),
+    pool = rule(only_if(native_pool, per_input(1)), only_if(native_pool, per_input(1)),
                 "1 per input element per sample (module hook; 0 for cnncalc's WindowPool)",
                 PT + "pytorch_ops.py:46-48, pytorch_engine.py:357-383")
     rules = {

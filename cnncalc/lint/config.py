@@ -68,6 +68,7 @@ class Settings:
     strict: bool = False
     budgets: Dict[str, Optional[int]] = field(default_factory=dict)  # BUDGETS name → limit (None: none)
     rules: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # code → option → value
+    convention: Optional[str] = None  # budgets of counts measured as this tool counts (cnncalc.conventions)
 
     def selects(self, code: str) -> bool:
         return matches(code, self.select) and not matches(code, self.ignore)
@@ -81,7 +82,7 @@ class Settings:
         rules = {code: {**self.rules.get(code, {}), **opts} for code, opts in part.get("rules", {}).items()}
         return replace(self, select=part.get("select", self.select), ignore=self.ignore + part.get("ignore", ()),
                        strict=part.get("strict", self.strict), budgets={**self.budgets, **part.get("budgets", {})},
-                       rules={**self.rules, **rules})
+                       rules={**self.rules, **rules}, convention=part.get("convention", self.convention))
 
 
 def codes(values: Iterable[Any], loc: Optional[Location], what: str) -> Tuple[str, ...]:
