@@ -4,6 +4,7 @@ run in tests/test_conventions_tools.py)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -90,7 +91,10 @@ def test_every_rule_names_its_source_and_every_metric_has_a_default():
             assert m.ours is None or m.ours in OURS
 
 
-@pytest.mark.parametrize("spec", names())
+EXTRA = [str(Path(__file__).parent / "specs" / "conventions" / f"{d}.yaml") for d in ("1d", "2d", "3d")]
+
+
+@pytest.mark.parametrize("spec", [*names(), *EXTRA])  # the zoo, and every layer type in 1-D, 2-D and 3-D
 def test_explain_sums_to_the_gap_for_every_zoo_network_and_convention(spec):
     a = cnncalc.load(spec).analyze()
     totals = a.totals

@@ -42,13 +42,13 @@ def built(spec: str, batch: int = 1):
     return network, model, torch.randn(batch, *network.input)
 
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).parent / "specs" / "conventions"
 # the zoo, then every layer type the zoo leaves out, in 1-D, 2-D and 3-D
-NETWORKS = [*names(), *(str(SPECS / f"conventions_{d}.yaml") for d in ("1d", "2d", "3d"))]
+NETWORKS = [*names(), *(str(SPECS / f"{d}.yaml") for d in ("1d", "2d", "3d"))]
 CASES = [(spec, tool) for spec in NETWORKS for tool in RUNNERS]
 
 
-@pytest.mark.parametrize("spec,tool", CASES, ids=[f"{Path(s).stem}-{t}" for s, t in CASES])
+@pytest.mark.parametrize("spec,tool", CASES, ids=[f"{s if '/' not in s else 'spec-' + Path(s).stem}-{t}" for s, t in CASES])
 def test_tool_reports_what_its_convention_says(spec, tool):
     runner, module = RUNNERS[tool]
     if not _installed(module):
@@ -63,7 +63,7 @@ def test_tool_reports_what_its_convention_says(spec, tool):
     assert wrong == [], f"{tool} per layer (layer, metric, tool, convention): {wrong[:5]}"
 
 
-@pytest.mark.parametrize("spec", ["alexnet", "mobilenet_v2", str(SPECS / "conventions_2d.yaml")])
+@pytest.mark.parametrize("spec", ["alexnet", "mobilenet_v2", str(SPECS / "2d.yaml")])
 def test_ptflops_at_batch_2(spec):
     if not _installed("ptflops"):
         pytest.skip("ptflops is not installed")
