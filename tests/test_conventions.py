@@ -202,3 +202,10 @@ def test_compare_under_a_convention(cli, tmp_path):
     assert data["convention"] == "calflops"
     assert data["items"][0]["values"]["flops"] == HAND["calflops"]["flops"]
     assert data["items"][0]["values"]["macs"] == HAND["calflops"]["macs"]
+
+
+def test_the_tool_checks_see_every_layer_type():
+    # tests/test_conventions_tools.py runs the tools on the zoo and on EXTRA: together they must hold every layer
+    # type, so a new type fails here until a spec under tests/specs/conventions/ uses it (and the tools check its rules)
+    seen = {r.type for spec in [*names(), *EXTRA] for r in cnncalc.load(spec).analyze().layers}
+    assert set(types()) - seen == set()
