@@ -124,6 +124,7 @@ def _calflops_package():
         if "calflops" not in sys.modules:
             package = types.ModuleType("calflops")
             package.__path__ = [os.path.dirname(spec.origin)]
+            package.__spec__ = spec  # so that find_spec("calflops") still answers
             sys.modules["calflops"] = package
     return importlib.import_module("calflops.calculate_pipline")
 
