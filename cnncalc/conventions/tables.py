@@ -61,7 +61,6 @@ def trainable_params(s: Site) -> int:
     return s.params if s.trainable else 0
 
 
-NOT_COUNTED = "not counted"
 
 # -- fvcore ----------------------------------------------------------------------------------------------------------
 FV = "fvcore 0.1.5.post20221221 fvcore/nn/"
