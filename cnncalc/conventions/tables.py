@@ -61,7 +61,6 @@ def trainable_params(s: Site) -> int:
     return s.params if s.trainable else 0
 
 
-
 # -- fvcore ----------------------------------------------------------------------------------------------------------
 FV = "fvcore 0.1.5.post20221221 fvcore/nn/"
 _fv_macs = Rule(macs, "M: one 'flop' per multiply-add, bias not counted", FV + "jit_handles.py:127-151 conv_flop_count")
