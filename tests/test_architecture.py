@@ -49,6 +49,7 @@ def test_readme_flop_table_is_generated_from_the_layers():
 # A module may import its own stage and any lower one, never a higher one. `cnncalc/__init__.py` (the public API)
 # and `__main__` sit outside the stages.
 RANKS = {"errors": 0, "units": 0, "layers": 1, "spec": 2, "core": 3, "importers": 3, "runtime": 4, "lint": 4, "compare": 4,
+         "conventions": 4,
          "torch": 5, "render": 6, "cli": 7}
 
 

@@ -34,6 +34,7 @@ COMMANDS = {
     "import": ("import_", "Write an editable spec for an ONNX, Darknet or Caffe model file."),
     "report": ("report", "Write an interactive, self-contained HTML report of one or more specs."),
     "train": ("train", "What a training step costs: backward FLOPs, saved bytes, peak memory, --fit."),
+    "explain": ("explain", "Why another tool's FLOPs or params differ from cnncalc's, rule by rule."),
 }
 ISSUES = "https://github.com/cnncalc/cnncalc/issues"
 

@@ -26,16 +26,17 @@ SWEEP_KEYS = ("output", "params", "macs", "flops", "param_bytes", "peak_activati
 MAX_POINTS = 1024  # of a sweep grid
 
 
-def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequence[Stage]] = None) -> None:
-    """Print in the chosen format (JSON includes the `matched` stages, if any), then fail with every located error
-    (exit 2)."""
+def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequence[Stage]] = None,
+         extra: Optional[dict] = None) -> None:
+    """Print in the chosen format (JSON includes the `matched` stages, if any, and the `extra` keys), then fail with
+    every located error (exit 2)."""
     if comparison.items or fmt == "json":  # JSON says what failed even when nothing could be compared
         if fmt == "table":
             console().print(render_table(grid))
         elif fmt == "markdown":
             click.echo(render_markdown(grid), nl=False)
         elif fmt == "json":
-            click.echo(json.dumps(comparison_dict(comparison, matched), indent=2))
+            click.echo(json.dumps({**comparison_dict(comparison, matched), **(extra or {})}, indent=2))
         else:
             click.echo(render_csv(comparison), nl=False)
     if comparison.errors:
@@ -52,7 +53,9 @@ def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequenc
 @device_option
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write the networks side by side as one interactive HTML report (see `cnncalc report`).")
-def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device, report_path):
+@click.option("--convention", metavar="NAME", help="Params, MACs and FLOPs as this tool counts them (fvcore, "
+              "ptflops, thop, torchinfo, torchscan, calflops, keras, …); a figure the tool lacks stays cnncalc's.")
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device, report_path, convention):
     """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
 
     A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
@@ -86,6 +89,11 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
     result = collect(variants, batch=batch, dtype=dtype, sources=sources, device=profile)
     title = f"batch {batch}, {dtype}" + (f", on {profile.name}" if profile else "")
     extra = tuple(m.key for m in DEVICE_METRICS) if profile else ()
+    extra_json = None
+    if convention is not None:
+        result, counted_as = _counted_as(result, convention)
+        title += f"; {counted_as}"
+        extra_json = {"convention": convention}
     matched = stages(result) if by_stage else None
     if sweeps:
         names = [name for name, _ in grid_sweeps]
@@ -100,4 +108,27 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
 
         with open(report_path, "w", encoding="utf-8") as f:
             f.write(report_html([item.analysis for item in result.items], labels=[item.label for item in result.items]))
-    emit(result, grid, fmt, matched)
+    emit(result, grid, fmt, matched, extra_json)
+
+
+def _counted_as(result: Comparison, name: str):
+    """The comparison with params, MACs and FLOPs replaced by the tool's own figures (ratios recomputed), and a
+    note saying which of the tool's metrics each row now holds."""
+    from dataclasses import replace
+
+    from ..compare import ratio
+    from ..conventions import convention, count
+
+    conv = convention(name)
+    shown = {key: conv.headline(key) for key in ("params", "macs", "flops")}
+    items = []
+    for item in result.items:
+        counted = count(item.analysis, conv)
+        values = {**item.values, **{k: counted.totals[m.key] for k, m in shown.items() if m is not None}}
+        items.append(replace(item, values=values))
+    if items:
+        first = items[0].values
+        items = [replace(i, ratios={k: ratio(i.values[k], first[k]) for k in i.ratios}) for i in items]
+    rows = ", ".join(f"{k} = {conv.name} '{m.label}'" if m else f"{k} = cnncalc's ({conv.name} has none)"
+                     for k, m in shown.items())
+    return replace(result, items=items), f"counted as {conv.tool} {conv.version}: {rows}"

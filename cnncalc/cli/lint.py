@@ -46,8 +46,10 @@ def budget_options(f):
               help="Also write the specs' figures to FILE, a baseline for later runs.")
 @click.option("--specs-only", is_flag=True,
               help="Skip named YAML files without a top-level `layers:` key, as directories do (for pre-commit).")
+@click.option("--convention", metavar="NAME", help="Measure the params, MACs and FLOPs budgets as this tool counts "
+              "(fvcore, ptflops, thop, torchinfo, torchscan, calflops, keras, …).")
 def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, strict, fmt, baseline, growth,
-         write_baseline, specs_only, **budgets):
+         write_baseline, specs_only, convention, **budgets):
     """Check specs against design rules and budgets.
 
     SPEC is a YAML file, a directory or glob (every spec in it), a zoo name, or - for standard input.
@@ -72,6 +74,10 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
     if path is not None:
         base = base.merged(config.read_config(Path(os.path.relpath(path))))  # errors show a short path
     base = base.merged(_flags(select, ignore, strict, budgets))
+    if convention is not None:
+        from ..conventions import convention as find_convention
+
+        base = base.merged({"convention": find_convention(convention).name})
     if growth:
         from ..lint.baseline import parse_growth_flag
 

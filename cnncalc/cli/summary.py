@@ -27,8 +27,10 @@ DEVICE_COLUMNS = ("time", "bound")  # need --device; with it they (and intensity
 @device_option
 @click.option("--roofline", "roofline_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
               help="With --device: also write a roofline chart (SVG) of the (first) spec to FILE.")
+@click.option("--convention", metavar="NAME", help="Count as another tool does (fvcore, ptflops, thop, torchinfo, "
+              "torchscan, calflops, keras, …): its figures per layer and in total (table, or a 'convention' in JSON).")
 def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, full_names, bars, device,
-            roofline_file):
+            roofline_file, convention):
     """Show every layer's output shape, parameters, MACs, FLOPs, memory and receptive field.
 
     SPEC is a YAML file, a bundled network's name (see `cnncalc zoo`), or - for standard input.
@@ -42,6 +44,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
       cnncalc summary resnet50 --bars --depth 2
       cnncalc summary inception_v3 --width 80 --full-names
       cnncalc summary mobilenet_v2 --device raspberry-pi-5 --roofline mnv2.svg
+      cnncalc summary resnet50 --convention fvcore
     """
     if bars and fmt != "table":
         raise click.BadParameter("--bars draws in the terminal: use it with --format table", param_hint="--bars")
@@ -55,6 +58,13 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
             if c not in OPTIONAL_COLUMNS:
                 raise click.BadParameter(f"unknown column {c!r}; choose from {', '.join(OPTIONAL_COLUMNS)}",
                                          param_hint="--columns")
+    if convention is not None:
+        from ..conventions import convention as find_convention
+
+        convention = find_convention(convention)
+        if fmt not in ("table", "json") or bars or device:
+            raise click.BadParameter("a convention is shown as a table or JSON, without --bars or --device",
+                                     param_hint="--convention")
     profile = load_profile(device)
     if profile is None:
         if roofline_file:
@@ -96,6 +106,8 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
             analyses.insert(at, failure_dict(spec, e, batch, dtype))
     if not analyses:
         pass
+    elif convention is not None:
+        _show_convention([a for a in analyses if not isinstance(a, dict) and a.totals is not None], convention, fmt)
     elif fmt == "table":
         from ..render.table import summary_table
 
@@ -159,3 +171,21 @@ def _cells(a, r, depth, chosen):
     if r is not None:
         cells.update(roofline.time_cells(_row_times(a, r, depth)))
     return {column: {row.name: cell for row, cell in zip(rows, column_cells)} for column, column_cells in cells.items()}
+
+
+def _show_convention(analyses, convention, fmt) -> None:
+    """`--convention`: the tool's figures per layer and in total, or the JSON object with a "convention" added."""
+    import json
+
+    from ..conventions import count
+    from ..render.data import analysis_dict
+    from ..render.explain import counted_dict, counted_table
+
+    counted = [count(a, convention) for a in analyses]
+    if fmt == "json":
+        data = [{**analysis_dict(c.analysis), "convention": counted_dict(c)} for c in counted]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return
+    out = console()
+    for c in counted:
+        out.print(*counted_table(c), crop=False)

@@ -36,17 +36,41 @@ class Budget(Rule):
             return
         budget = BUDGETS[self.budget]
         value = getattr(a.totals, budget.total)
+        label, contributors = self.label, self.contributors
+        measured = _by_convention(ctx, budget.total)
+        if measured is not None:  # --convention: the budget holds the tool's figure, e.g. ptflops' "MACs"
+            label, value, contributors = measured
         if value <= limit:
             return
         fmt = human if budget.kind == "count" else human_bytes
-        top = [c for c in self.contributors(ctx)[:TOP] if c[2]]
+        top = [c for c in contributors(ctx)[:TOP] if c[2]]
         shares = ", ".join(f"{name} {fmt(v)} ({v / value:.0%})" for name, _, v in top)
         over = f"{(value - limit) / limit:.0%} over" if limit else "the budget is 0"
-        msg = f"{self.label} {fmt(value)} ({value:,}) exceed the budget of {fmt(limit)} ({limit:,}): {over}"
+        msg = f"{label} {fmt(value)} ({value:,}) exceed the budget of {fmt(limit)} ({limit:,}): {over}"
         msg += f"; {self.top_label}: {shares}" if shares else ""
         # the finding points at the heaviest layer, where a reader starts cutting; it is about the whole network
         heaviest = next((info for _, info, _ in top if info is not None), None)
         yield Finding(self.code, self.severity, msg, heaviest.node.loc if heaviest else a.network.input_loc)
+
+
+def _by_convention(ctx, total: str):
+    """(label, the tool's total, contributors) for a budget on cnncalc's `total` under `settings.convention` — the
+    tool's first metric set against that figure — or None (no convention, or the tool reports nothing like it)."""
+    name = ctx.settings.convention
+    if name is None:
+        return None
+    from ..conventions import count
+
+    counted = count(ctx.analysis, name)
+    metric = counted.convention.headline(total)
+    if metric is None:
+        return None
+    by_name = {i.name: i for i in ctx.layers}
+
+    def contributors(_):
+        return sorted(((l.name, by_name.get(l.name), l.values[metric.key]) for l in counted.layers), key=lambda c: -c[2])
+
+    return f"{counted.convention.name} {metric.label}", counted.totals[metric.key], contributors
 
 
 @register

@@ -106,6 +106,7 @@ class Settings:
     rules: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # code → option → value
     growth: Dict[str, Optional[Fraction]] = field(default_factory=dict)  # baseline.METRICS name → share allowed
     baseline: Optional[Baseline] = None  # the figures at the base, for the growth rules
+    convention: Optional[str] = None  # budgets of counts measured as this tool counts (cnncalc.conventions)
 
     def selects(self, code: str) -> bool:
         return matches(code, self.select) and not matches(code, self.ignore)
@@ -120,7 +121,7 @@ class Settings:
         return replace(self, select=part.get("select", self.select), ignore=self.ignore + part.get("ignore", ()),
                        strict=part.get("strict", self.strict), budgets={**self.budgets, **part.get("budgets", {})},
                        rules={**self.rules, **rules}, growth={**self.growth, **part.get("growth", {})},
-                       baseline=part.get("baseline", self.baseline))
+                       baseline=part.get("baseline", self.baseline), convention=part.get("convention", self.convention))
 
 
 def codes(values: Iterable[Any], loc: Optional[Location], what: str) -> Tuple[str, ...]:
