@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from ..errors import Location, OptionError, SpecError, did_you_mean
 from ..spec.options import parse_quantity
@@ -191,9 +191,15 @@ def _budgets(node: Node, where: str) -> Dict[str, Optional[int]]:
 
 
 def budget_name(name: str, loc: Optional[Location], where: str) -> str:
+    return _known(name, BUDGETS, "budget", loc, where)
+
+
+def _known(name: str, table: Mapping[str, Any], what: str, loc: Optional[Location], where: str) -> str:
+    """`name` (`_` read as `-`) as a key of `table`; else a located error naming the `what`s there are."""
     key = name.replace("_", "-")
-    if key not in BUDGETS:
-        raise SpecError(f"`{where}` has no budget '{name}'", loc, hint=did_you_mean(key, BUDGETS) or f"budgets: {', '.join(BUDGETS)}")
+    if key not in table:
+        raise SpecError(f"`{where}` has no {what} '{name}'", loc,
+                        hint=did_you_mean(key, table) or f"{what}s: {', '.join(table)}")
     return key
 
 
@@ -208,10 +214,7 @@ def budget_value(key: str, value: Any, loc: Optional[Location], where: str) -> O
 
 
 def _metric(name: str, loc: Optional[Location], where: str) -> str:
-    key = name.replace("_", "-")
-    if key not in METRICS:
-        raise SpecError(f"`{where}` has no metric '{name}'", loc, hint=did_you_mean(key, METRICS) or f"metrics: {', '.join(METRICS)}")
-    return key
+    return _known(name, METRICS, "metric", loc, where)
 
 
 def _growth(node: Node, where: str) -> Dict[str, Optional[Fraction]]:
