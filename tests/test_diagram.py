@@ -264,3 +264,11 @@ def test_summary_bars_is_a_terminal_view(tmp_path):
     r = run("summary", str(spec), "--bars", "--format", "json")
     assert r.exit_code == 2
     assert "--bars draws in the terminal: use it with --format table" in r.stderr
+
+
+def test_an_svg_of_a_network_without_containers_is_drawn_whatever_its_size(cli):
+    # Nothing folds in a flat chain, so the 400-box limit cannot be met by folding: it is drawn as it is (this was an
+    # internal error: no depth fitted, and no diagram was written).
+    result = cli("diagram", "-", "--format", "svg", input="input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 450)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<svg") and result.stdout.count("<rect") >= 450

@@ -488,12 +488,14 @@ def fitted(a: Analysis, fmt: str, depth: Optional[int] = None) -> Tuple[str, Opt
         return write(graph(a, depth)), None
     deepest = max((len(info.groups) for info in a.layers), default=0)
     limit = LIMITS[fmt]
-    for d in [None, *range(deepest, 0, -1)]:
+    depths = [None, *range(deepest, 0, -1)]
+    for d in depths:
         g = graph(a, d)
-        if fmt == "svg" and not limit.allows(g, ""):  # an SVG is only drawn at a size that fits
+        last = d == depths[-1]  # nothing folds further (a network without containers has only this one)
+        if fmt == "svg" and not limit.allows(g, "") and not last:  # an SVG is only drawn at a size that fits
             continue
         text = write(g)
-        if limit.allows(g, text) or d == 1:
+        if limit.allows(g, text) or last:
             break
     if d is None:
         return text, None
