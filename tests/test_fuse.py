@@ -66,7 +66,7 @@ def test_fused_path_agrees_with_the_reference_and_folds_what_it_should():
     in_place = sorted(names[i] for i in p.in_place if i not in p.folded)
     # relu1 and relu6 overwrite their (folded) conv's buffer; the body's first bn must not overwrite relu6's output,
     # which the add still reads; leaky_relu may overwrite that bn's own output; the last relu overwrites the sum
-    assert in_place == ["relu1", "relu2", "relu61", "residual1.body.leaky_relu1"]
+    assert in_place == ["relu1", "relu2", "relu6_1", "residual1.body.leaky_relu1"]
 
 
 @pytest.mark.parametrize("name, shape", [("mobilenet_v2", (3, 64, 64)), ("resnet50", (3, 64, 64)),
