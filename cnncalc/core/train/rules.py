@@ -149,8 +149,15 @@ def _pool(layer, f: Facts, g: Grads) -> Rule:
     bridge = kind == "median" or not geo.symmetric or short  # cnncalc.torch.calls builds these from unfold
     if kind == "max":
         backward = outs  # route each output's gradient to its maximum: one add
-        saves = ((Save("window copy", outs * k, why="unfolded windows"), _OUTPUT) if bridge else
-                 (_INPUT, Save("indices", outs, "i64", why="argmax indices")))
+        if not bridge:
+            saves = (_INPUT, Save("indices", outs, "i64", why="argmax indices"))
+        elif sum(kk > 1 for kk in geo.kernel) <= 1:  # the windows stay a view of the padded input: amax keeps it
+            overhang = geo.overhang or (0,) * rank
+            padded = f.inputs[0][0] * prod(n + lo + hi + over for n, (lo, hi), over
+                                           in zip(f.inputs[0][1:], geo.pads, overhang))
+            saves = (Save("padded input", padded, why="padded input (its windows are a view)"), _OUTPUT)
+        else:  # flattening windows that span two or more axes copies them
+            saves = (Save("window copy", outs * k, why="unfolded windows"), _OUTPUT)
     elif kind == "avg":
         backward = outs + outs * k  # a divide per output, an add per element read
         saves = (Save("counts", outs // f.output[0], per_sample=False, why="window counts"),) if bridge else (_INPUT,)
