@@ -175,16 +175,15 @@ def _cells(a, r, depth, chosen):
 
 def _show_convention(analyses, convention, fmt) -> None:
     """`--convention`: the tool's figures per layer and in total, or the JSON object with a "convention" added."""
-    import json
-
     from ..conventions import count
     from ..render.data import analysis_dict
     from ..render.explain import counted_dict, counted_table
+    from ..render.jsonout import dumps
 
     counted = [count(a, convention) for a in analyses]
     if fmt == "json":
         data = [{**analysis_dict(c.analysis), "convention": counted_dict(c)} for c in counted]
-        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        click.echo(dumps(data[0] if len(data) == 1 else data))
         return
     out = console()
     for c in counted:

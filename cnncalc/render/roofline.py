@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from .jsonout import dumps
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape
@@ -106,7 +106,7 @@ def estimate_dict(a: Analysis, r: Roofline) -> Dict[str, Any]:
 def render_json(pairs: Sequence[Tuple[Analysis, Optional[Roofline]]]) -> str:
     """Like `summary --format json`, with the estimate's fields (none for an analysis that failed: its r is None)."""
     data = [analysis_dict(a) if r is None else estimate_dict(a, r) for a, r in pairs]
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2)
+    return dumps(data[0] if len(data) == 1 else data)
 
 
 CSV_FIELDS = ["bytes_read", "bytes_written", "intensity", "time_s", "bound"]

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any, Dict, List, Optional, Union
 
 from ..core.analysis import Analysis
 from .. import units
 from .data import analysis_dict
+from .jsonout import dumps
 
 CSV_FIELDS = ["network", "name", "type", "output", "params", "trainable", "buffers", "macs", "flops",
               "rf_size", "rf_stride", "rf_padding", "dropped"]
@@ -28,8 +28,7 @@ def failure_dict(source: str, error, batch: int, dtype: str) -> Dict[str, Any]:
 def render_json(analyses: List[Union[Analysis, Dict[str, Any]]]) -> str:
     """One object for one spec, a list for several; a spec that failed to load is its `failure_dict`."""
     data = [a if isinstance(a, dict) else analysis_dict(a) for a in analyses]
-    # analysis_dict builds fresh dicts and lists without cycles: skip json's check for them (a quarter of its time)
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2, check_circular=False)
+    return dumps(data[0] if len(data) == 1 else data)
 
 
 def _axes_cell(values) -> str:

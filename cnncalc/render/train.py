@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from .jsonout import dumps
 from dataclasses import asdict
 from typing import List, Optional
 
@@ -31,7 +31,7 @@ def train_dict(t, fit: Optional[dict] = None) -> dict:
 
 def render_json(steps: List, fits: List[Optional[dict]]) -> str:
     data = [train_dict(t, f) for t, f in zip(steps, fits)]
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2)
+    return dumps(data[0] if len(data) == 1 else data)
 
 
 def render_csv(steps: List) -> str:
