@@ -95,6 +95,18 @@ def test_unreadable_spec_exits_2_after_linting_the_others(cli, work, text, locat
     assert "net.yaml:3:5: CNN301 error" in r.stdout
 
 
+def test_json_lists_an_unreadable_spec_as_cnn000_first(cli, work):
+    bad = work("bad.yaml", "input: [3, 8, 8]\nlayers:\n  - convv: {out: 8, kernel: 3}\n")
+    r = cli("lint", bad, work("net.yaml", WARNS), "nowhere.yaml", "--format", "json")
+    assert r.exit_code == 2
+    found = json.loads(r.stdout)
+    assert [(f["code"], f["name"], f["file"], f["line"], f["col"]) for f in found[:2]] == [
+        ("CNN000", "unreadable-spec", "bad.yaml", 3, 5), ("CNN000", "unreadable-spec", "nowhere.yaml", None, None)]
+    assert found[0]["message"] == "unknown layer type or block 'convv'" and found[0]["severity"] == "error"
+    assert found[1]["fix"] == "`cnncalc zoo` lists the bundled networks"
+    assert [f["code"] for f in found[2:]] == ["CNN102"]  # the readable spec is still linted
+
+
 def test_missing_spec(cli, work):
     r = cli("lint", "nowhere.yaml")
     assert r.exit_code == 2 and "error: no such file or zoo network: nowhere.yaml" in r.stderr

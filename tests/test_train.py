@@ -233,3 +233,13 @@ def test_cli_run(cli):
     r = cli("train", "lenet5", "--batch", "2", "--run")
     assert r.exit_code == 0, r.output
     assert "shapes match" in r.stdout and "backward time by layer type" in r.stdout
+
+
+def test_json_carries_the_error_of_a_spec_that_cannot_train(cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    r = cli("train", str(path), "--format", "json", "--batch", "4", "--optimizer", "sgd")
+    assert r.exit_code == 2 and r.stderr.startswith(f"{path}:3:20: error: 'conv' output would be empty along H")
+    d = json.loads(r.stdout)
+    assert (d["source"], d["batch"], d["optimizer"], d["layers"], d["totals"]) == (str(path), 4, "sgd", [], None)
+    assert d["error"]["location"] == f"{path}:3:20"

@@ -123,10 +123,8 @@ def lint(specs, input_shape, batch, sets, dtype, config_path, select, ignore, st
                                for f in found)
     if fmt == "text":
         click.echo(emit.text(findings, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")), nl=False)
-    elif fmt in ("github", "sarif"):  # an unreadable spec is reported in these too: never a silent pass
+    else:  # an unreadable spec is reported in every format: never a silent pass
         click.echo(emit.FORMATS[fmt](findings, failures), nl=False)
-    else:
-        click.echo(emit.FORMATS[fmt](findings), nl=False)
     for _, error in failures:
         click.echo(error.format(), err=True)
     if fmt == "text":

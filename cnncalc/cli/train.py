@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import OptionError, SpecError
 from .options import ByteSize, Failure, console, load_network
 
 
@@ -46,15 +47,23 @@ def train(spec, input_shape, batch, sets, optimizer, precision, device, checkpoi
     """
     from ..core.train import fit, train as train_step
 
-    network = load_network(spec, sets, input_shape)
     ck = _checkpoints(checkpoint)
     fit_info = None
-    if fit_budget is not None:
-        batch, step, over = fit(network, fit_budget, optimizer, precision, ck, device)
-        fit_info = {"budget": fit_budget, "batch": batch, "peak_bytes": step.totals.peak_bytes,
-                    "next_peak_bytes": over.totals.peak_bytes if over else None}
-    else:
-        step = train_step(network, batch, optimizer, precision, ck, device)
+    try:
+        network = load_network(spec, sets, input_shape)
+        if fit_budget is not None:
+            batch, step, over = fit(network, fit_budget, optimizer, precision, ck, device)
+            fit_info = {"budget": fit_budget, "batch": batch, "peak_bytes": step.totals.peak_bytes,
+                        "next_peak_bytes": over.totals.peak_bytes if over else None}
+        else:
+            step = train_step(network, batch, optimizer, precision, ck, device)
+    except SpecError as e:  # with --format json, the documented `error` object too: never an empty stdout
+        if fmt == "json" and not (isinstance(e, OptionError) and e.option):
+            from ..render.jsonout import dumps
+            from ..render.train import failure_dict
+
+            click.echo(dumps(failure_dict(spec, e, batch, optimizer, precision)))
+        raise
     if fmt == "table":
         from ..render.train import train_table
 

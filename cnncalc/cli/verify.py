@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import OptionError, SpecError
 from .options import ByteSize, Failure, console, load_network, spec_options
 
 
@@ -49,14 +50,23 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
             threads = default_threads()
         except ValueError as e:  # a bad CNNCALC_THREADS
             raise click.BadParameter(str(e), param_hint="--threads") from None
-    a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
+    try:
+        a = load_network(spec, sets, input_shape).analyze(batch=batch, dtype=dtype).complete()
+    except SpecError as e:  # with --format json, the documented `error` object too: never an empty stdout
+        if fmt == "json" and not (isinstance(e, OptionError) and e.option):
+            _echo_failure(spec, e, batch, dtype)
+        raise
     t = a.totals
     needed = t.peak_activation_bytes + t.param_bytes + t.buffer_bytes
     if needed > max_memory:
-        raise Failure(f"error: verifying {a.network.name} at batch {batch} needs about {human_bytes(needed)} "
-                      f"({human_bytes(t.peak_activation_bytes)} peak activations + "
-                      f"{human_bytes(t.param_bytes + t.buffer_bytes)} weights), more than --max-memory "
-                      f"{human_bytes(max_memory)}\n  hint: lower --batch or --input, or raise --max-memory", 2)
+        message = (f"verifying {a.network.name} at batch {batch} needs about {human_bytes(needed)} "
+                   f"({human_bytes(t.peak_activation_bytes)} peak activations + "
+                   f"{human_bytes(t.param_bytes + t.buffer_bytes)} weights), more than --max-memory "
+                   f"{human_bytes(max_memory)}")
+        hint = "lower --batch or --input, or raise --max-memory"
+        if fmt == "json":
+            _echo_failure(spec, SpecError(message, None, hint), batch, dtype)
+        raise Failure(f"error: {message}\n  hint: {hint}", 2)
     report = _run_with_progress(a, seed, weights_path, threads, remeasure, fused)
     from ..render.verify import report_dict, report_table
 
@@ -68,6 +78,13 @@ def verify(spec, input_shape, batch, sets, dtype, seed, weights_path, max_memory
         console().print(report_table(report))
     if not report.ok:
         raise Failure("\n".join(report.errors), 1)
+
+
+def _echo_failure(spec: str, error: SpecError, batch: int, dtype: str) -> None:
+    from ..render.text import failure_dict
+    from ..render.jsonout import dumps
+
+    click.echo(dumps(failure_dict(spec, error, batch, dtype)))
 
 
 def _run_with_progress(a, seed, weights_path, threads, remeasure, fused):

@@ -72,8 +72,19 @@ def as_dict(f: Finding) -> Dict:
             "fix": f.fix, "also": list(f.also)}
 
 
-def json_list(findings: Sequence[Finding]) -> str:
-    return json.dumps([as_dict(f) for f in findings], indent=2, ensure_ascii=False) + "\n"
+def failure_dict(spec: str, e: SpecError) -> Dict:
+    """A spec that could not be read, as a JSON finding `CNN000 unreadable-spec` (the code SARIF gives it)."""
+    loc = _failure_where(spec, e)
+    return {"code": UNREADABLE_ID, "name": UNREADABLE_NAME, "severity": "error",
+            "file": loc.file if loc else spec, "line": loc.line if loc else None, "col": loc.col if loc else None,
+            "layer": None, "message": e.message, "why": "the spec could not be read, so no rule checked it",
+            "fix": e.hint, "also": []}
+
+
+def json_list(findings: Sequence[Finding], failures: Failures = ()) -> str:
+    """The findings as a JSON list, each spec that could not be read first (so a broken spec is never `[]`)."""
+    return json.dumps([*(failure_dict(spec, e) for spec, e in failures), *(as_dict(f) for f in findings)],
+                      indent=2, ensure_ascii=False) + "\n"
 
 
 def escape_data(s: str) -> str:

@@ -29,6 +29,14 @@ def train_dict(t, fit: Optional[dict] = None) -> dict:
     return out
 
 
+def failure_dict(source: str, error, batch: int, optimizer: str, precision: str) -> dict:
+    """The JSON object of a spec whose training step could not be worked out: no layers, no totals, its `error`."""
+    loc = getattr(error, "loc", None)
+    return {"schema_version": 1, "name": None, "source": source, "input": None, "batch": batch,
+            "optimizer": optimizer, "precision": precision, "layers": [], "totals": None,
+            "error": {"message": getattr(error, "message", str(error)), "location": str(loc) if loc else None}}
+
+
 def render_json(steps: List, fits: List[Optional[dict]]) -> str:
     data = [train_dict(t, f) for t, f in zip(steps, fits)]
     return dumps(data[0] if len(data) == 1 else data)
