@@ -249,13 +249,33 @@ def test_summary_bars(tmp_path):
     r = run("summary", str(spec), "--bars")
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
-    heavy = next(line for line in lines if "stage2.residual1.body.conv2" in line)
+    # a tree, as the summary's: stage2 → residual1 → body.conv2, each label relative to its container
+    at = next(i for i, line in enumerate(lines) if "│ stage2 " in line)
+    assert "│ └ residual1 " in lines[at + 1]
+    heavy = lines[at + 3]
+    assert "│   ├ body.conv2 " in heavy
     # the heaviest layer in both: 2,304 of 4,570 params (50.4 %); MACs 16·16·16·144 = 589,824 of
     # 55,296 + 147,456 + 6,144 (stage1) + 294,912 + 589,824 + 32,768 (stage2) + 160 (dense) = 1,126,560 (52.4 %)
     assert heavy.count("█" * 24) == 2 and "50.4 %" in heavy and "52.4 %" in heavy
     assert not any("relu" in line for line in lines)  # no params, no MACs: left out, and said so
     assert "8 rows without parameters or MACs not shown" in r.stdout  # per unit 2 relus and the add; pool, flatten
     assert "Totals" in r.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_summary_bars_fit_the_terminal(width):
+    # ResNet-50's deepest labels (layer1.1.bottleneck1.residual.shortcut.downsample_bn) wrapped mid-word before
+    r = run("summary", "resnet50", "--bars", "--width", str(width))
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(map(len, lines)) <= width
+    top = next(i for i, line in enumerate(lines) if line.startswith("┡"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("└"))
+    rows = lines[top + 1:end]
+    assert any(line.startswith("│ layer4.3 ") for line in rows)  # a container's header row, under its own name
+    assert not any(line.startswith("│ " + " " * 10) for line in rows)  # no continuation lines: nothing wraps
+    if width >= 100:
+        assert any("├ body.conv2 " in line for line in rows)
 
 
 def test_summary_bars_is_a_terminal_view(tmp_path):

@@ -118,7 +118,7 @@ def summary(specs, input_shape, batch, sets, dtype, fmt, depth, columns, width, 
                 from ..render.table import totals_panel
 
                 times = None if r is None else [t.seconds for t in _row_times(a, r, depth)]
-                out.print(bars_table(a, depth, times=times), *([totals_panel(a, out.width)] if a.totals else []))
+                out.print(bars_table(a, depth, out.width, times), *([totals_panel(a, out.width)] if a.totals else []), crop=False)
             else:
                 out.print(summary_table(a, depth=depth, columns=chosen, width=out.width, full_names=full_names,
                                         extra_cells=_cells(a, r, depth, chosen)), crop=False)

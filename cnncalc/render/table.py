@@ -263,13 +263,36 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
     computed elsewhere, by column key and row name."""
     ctx = Context(a, extra_cells)
     chosen = [c for c in COLUMNS if not c.optional or c.key in columns or (c.auto and width >= WIDE)]
-    rows = a.rows(depth)
+    table, dropped = tree_grid(a, a.rows(depth), chosen, ctx, width, columns, full_names)
+
+    title = Text(f"{a.network.name} — input {units.shape(a.network.input)}, batch {a.batch}, {a.dtype}",
+                 style="italic")
+    parts = [title, table]
+    notes = []
+    if any(r.dropped for r in a.layers):
+        notes.append(units.DROPPED_NOTE)
+    if any(not r.receptive_field.aligned for r in a.layers):
+        notes.append(units.MISALIGNED_NOTE)
+    if dropped:
+        notes.append(f"{', '.join(dropped)} left out to fit {width} columns: widen the terminal or pass a larger "
+                     "--width")
+    if notes:
+        parts.append(Text("\n".join(notes), style="dim"))
+    if a.totals is not None:
+        parts.append(totals_panel(a, width))
+    return Group(*parts)
+
+
+def tree_grid(a: Analysis, rows: Sequence[Row], chosen: Sequence[Column], ctx: Context, width: int,
+              asked: Sequence[str] = (), full_names: bool = False) -> Tuple["Block", List[str]]:
+    """`rows` as a tree (or full names) with `chosen` columns after Layer, fitted to `width` as the module docstring
+    says: the grid, and the headings of the optional columns dropped to fit."""
     if full_names:
         entries = [_Entry(0, r.name, f" ({r.layers} layers)" if r.layers > 1 else "", False,
                           [c.cell(r, ctx) for c in chosen]) for r in rows]
     else:
         entries = _tree(a, rows, ctx, chosen)
-    texts = [[cell.plain if isinstance(cell, Text) else cell for cell in e.cells] for e in entries]
+    texts = [[cell if isinstance(cell, str) else cell.plain for cell in e.cells] for e in entries]
     natural = []
     narrow = []  # by column: whether every character takes one cell, so that len() measures and str.ljust pads
     for i, c in enumerate(chosen):
@@ -279,7 +302,7 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
     labels_narrow = "".join(e.label for e in entries).isascii()  # guides and the ellipsis take one cell each
     label_natural = max([5, *(len(e.prefix) + (len(e.label) if labels_narrow else cell_len(e.label)) + len(e.suffix)
                               for e in entries)])
-    keep, label_w, widths, dropped = _fit(chosen, natural, label_natural, width, columns)
+    keep, label_w, widths, dropped = _fit(chosen, natural, label_natural, width, asked)
     shown = [c for c, k in zip(chosen, keep) if k]
     widths = [w for w, k in zip(widths, keep) if k]
     idx = [i for i, k in enumerate(keep) if k]
@@ -306,22 +329,7 @@ def summary_table(a: Analysis, depth: Optional[int] = None, columns: Sequence[st
         for k, label in enumerate(_labels(e, label_w, full_names)):
             out_rows.append([label, *cells] if k == 0 else [label, *([""] * len(cells))])
 
-    title = Text(f"{a.network.name} — input {units.shape(a.network.input)}, batch {a.batch}, {a.dtype}",
-                 style="italic")
-    parts = [title, grid(heads, out_rows, left, [label_w, *widths], [labels_narrow, *(narrow[i] for i in idx)])]
-    notes = []
-    if any(r.dropped for r in a.layers):
-        notes.append(units.DROPPED_NOTE)
-    if any(not r.receptive_field.aligned for r in a.layers):
-        notes.append(units.MISALIGNED_NOTE)
-    if dropped:
-        notes.append(f"{', '.join(dropped)} left out to fit {width} columns: widen the terminal or pass a larger "
-                     "--width")
-    if notes:
-        parts.append(Text("\n".join(notes), style="dim"))
-    if a.totals is not None:
-        parts.append(totals_panel(a, width))
-    return Group(*parts)
+    return grid(heads, out_rows, left, [label_w, *widths], [labels_narrow, *(narrow[i] for i in idx)]), dropped
 
 
 def _fit(chosen: Sequence[Column], natural: List[int], label: int, width: int, asked: Sequence[str]):
