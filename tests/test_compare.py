@@ -321,3 +321,27 @@ def test_a_shape_error_is_located(tmp_path):
     r = run("compare", str(path), f"{path}@input=3")  # 3×3 input: (3 + 0 − 5) / 1 + 1 < 1
     assert r.exit_code == 2
     assert r.stderr.startswith(f"{path}:3:20: error: 'conv' output would be empty along H")  # at `kernel:`
+
+
+def test_train_adds_the_training_step_in_every_format():
+    # the figures are `cnncalc train`'s own (core.train.train), worked out again here for each network
+    from cnncalc.core.train import train
+
+    runner = CliRunner()
+    args = ["compare", "lenet5", "alexnet", "--train", "--batch", "4", "--optimizer", "sgd", "--precision", "bf16-mixed"]
+    data = json.loads(runner.invoke(cli, args + ["--format", "json"]).stdout)
+    for item, name in zip(data["items"], ["lenet5", "alexnet"]):
+        t = train(cnncalc.load(name), 4, "sgd", "bf16-mixed").totals
+        v = item["values"]
+        assert (v["train_step_flops"], v["backward_flops"], v["saved_bytes"], v["train_peak_bytes"]) == (
+            t.step_flops, t.backward_flops, t.saved_bytes, t.peak_bytes)
+        assert v["train_state_bytes"] == t.param_bytes + t.buffer_bytes + t.grad_bytes + t.optimizer_bytes + t.loss_scale_bytes
+        # SGD without momentum keeps no state: weights (fp32 masters) and their gradients only
+        assert t.optimizer_bytes == 0
+    first, second = (i["values"]["train_peak_bytes"] for i in data["items"])
+    assert data["items"][1]["ratios"]["train_peak_bytes"] == second / first
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, args + ["--format", "csv"]).stdout)))
+    assert int(rows[1]["train_peak_bytes"]) == second
+    table = runner.invoke(cli, args).stdout
+    assert "training with sgd, bf16-mixed" in " ".join(table.split()) and "Training peak" in table and "Saved for backward" in table
+    assert "Training peak" not in runner.invoke(cli, ["compare", "lenet5", "alexnet"]).stdout

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 
 import click
 
-from ..compare import DEVICE_METRICS, Comparison, Stage, collect, parse_sweep, parse_variant, setting_text, stages, sweep_variants
+from ..compare import DEVICE_METRICS, TRAIN_METRICS, Comparison, Stage, collect, parse_sweep, parse_variant, setting_text, stages, sweep_variants
 from ..core.load import open_spec
 from ..render.compare import (Grid, columns_grid, comparison_dict, render_csv, render_markdown, render_table,
                               rows_grid, stages_grid)
@@ -55,7 +55,15 @@ def emit(comparison: Comparison, grid: Grid, fmt: str, matched: Optional[Sequenc
               help="Also write the networks side by side as one interactive HTML report (see `cnncalc report`).")
 @click.option("--convention", metavar="NAME", help="Params, MACs and FLOPs as this tool counts them (fvcore, "
               "ptflops, thop, torchinfo, torchscan, calflops, keras, …); a figure the tool lacks stays cnncalc's.")
-def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device, report_path, convention):
+@click.option("--train", "train_", is_flag=True, help="Add one training step's cost at --batch: its FLOPs, the "
+              "bytes saved for backward, weights + gradients + optimizer state, and the training peak (see `cnncalc "
+              "train`).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw", "rmsprop"]), default="adam",
+              show_default=True, help="With --train: the optimizer.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16-mixed", "bf16-mixed"]), default="fp32",
+              show_default=True, help="With --train: fp32, or half-precision activations with fp32 master weights.")
+def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, device, report_path, convention, train_,
+            optimizer, precision):
     """Compare specs side by side: output, params, MACs, FLOPs, memory, receptive field and depth.
 
     A SPEC is a file, a zoo name or -, optionally with variable overrides after '@': NAME=VALUE pairs
@@ -70,6 +78,7 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
       cnncalc compare mobilenet_v2 --sweep alpha=0.35,0.5,0.75,1.0 --sweep input=128,160,192,224
       cnncalc compare resnet50 mobilenet_v2 --device jetson-orin --dtype float16
       cnncalc compare resnet50 mobilenet_v2 --report side-by-side.html
+      cnncalc compare resnet50 convnext_tiny --train --batch 64 --optimizer adamw --precision bf16-mixed
     """
     profile = load_profile(device)
     if profile is not None:
@@ -86,9 +95,12 @@ def compare(specs, input_shape, batch, sets, dtype, by_stage, sweeps, fmt, devic
             raise click.UsageError(f"--sweep grid has {points} points; at most {MAX_POINTS}")
         variants = sweep_variants(variants[0], grid_sweeps)
     sources = {"-": open_spec("-")} if any(v.spec == "-" for v in variants) else {}  # stdin, read once
-    result = collect(variants, batch=batch, dtype=dtype, sources=sources, device=profile)
-    title = f"batch {batch}, {dtype}" + (f", on {profile.name}" if profile else "")
-    extra = tuple(m.key for m in DEVICE_METRICS) if profile else ()
+    train = (optimizer, precision) if train_ else None
+    result = collect(variants, batch=batch, dtype=dtype, sources=sources, device=profile, train=train)
+    title = (f"batch {batch}, {dtype}" + (f", on {profile.name}" if profile else "")
+             + (f"; training with {optimizer}, {precision}" if train else ""))
+    extra = (tuple(m.key for m in DEVICE_METRICS) if profile else ()) + (
+        tuple(m.key for m in TRAIN_METRICS) if train else ())
     extra_json = None
     if convention is not None:
         result, counted_as = _counted_as(result, convention)

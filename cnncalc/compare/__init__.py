@@ -48,7 +48,15 @@ DEVICE_METRICS = (
     Metric("time", "Est. time", "seconds"),
     Metric("memory_bound_share", "Memory-bound time", "share"),
 )
-BY_KEY = {m.key: m for m in METRICS + DEVICE_METRICS}
+# With a training step (`--train`): one step's cost (cnncalc.core.train) at the batch, optimizer and precision given.
+TRAIN_METRICS = (
+    Metric("train_step_flops", "Train step FLOPs", "count"),
+    Metric("backward_flops", "Backward FLOPs", "count"),
+    Metric("saved_bytes", "Saved for backward", "bytes"),
+    Metric("train_state_bytes", "Weights+grads+state", "bytes"),
+    Metric("train_peak_bytes", "Training peak", "bytes"),
+)
+BY_KEY = {m.key: m for m in METRICS + DEVICE_METRICS + TRAIN_METRICS}
 RATIO_KINDS = ("count", "bytes", "seconds")  # metrics a ratio to the first item makes sense for
 
 
@@ -73,13 +81,16 @@ class Comparison:
     items: List[Item]
     errors: List[SpecError]
     device: Optional[object] = None  # the `Device` the items were estimated on (`DEVICE_METRICS`), if any
+    train: Optional[Tuple[str, str]] = None  # (optimizer, precision) of the training step (`TRAIN_METRICS`), if any
 
 
 def collect(variants: Sequence[Variant], batch: int = 1, dtype: str = "float32",
-            sources: Optional[Mapping[str, Source]] = None, device=None) -> Comparison:
+            sources: Optional[Mapping[str, Source]] = None, device=None,
+            train: Optional[Tuple[str, str]] = None) -> Comparison:
     """Load (through `cnncalc.core.load`) and analyse every variant; ratios are against the first item that analysed
     cleanly. `sources` maps spec arguments to specs already read (standard input, read once). With a `device` (a
-    `cnncalc.core.device.Device`) the items also carry `DEVICE_METRICS`."""
+    `cnncalc.core.device.Device`) the items also carry `DEVICE_METRICS`; with `train` (optimizer, precision),
+    `TRAIN_METRICS`."""
     analysed, errors = [], []
     for v in variants:
         spec = (sources or {}).get(v.spec, v.spec)
@@ -95,11 +106,13 @@ def collect(variants: Sequence[Variant], batch: int = 1, dtype: str = "float32",
         values = metrics(a)
         if device is not None:
             values.update(device_metrics(a, device))
+        if train is not None:
+            values.update(train_metrics(a, *train))
         analysed.append((v, a, values))
     first = analysed[0][2] if analysed else {}
-    keys = [m.key for m in METRICS + DEVICE_METRICS if m.kind in RATIO_KINDS and m.key in first]
+    keys = [m.key for m in METRICS + DEVICE_METRICS + TRAIN_METRICS if m.kind in RATIO_KINDS and m.key in first]
     return Comparison([Item(v, a, values, {k: ratio(values[k], first[k]) for k in keys})
-                       for v, a, values in analysed], errors, device)
+                       for v, a, values in analysed], errors, device, train)
 
 
 def ratio(value: int, base: int) -> Optional[float]:
@@ -135,10 +148,23 @@ def device_metrics(a: Analysis, device) -> Dict[str, Any]:
             "memory_bound_share": r.seconds_by_bound(MEMORY) / r.seconds if r.seconds else 0.0}
 
 
+def train_metrics(a: Analysis, optimizer: str, precision: str) -> Dict[str, Any]:
+    """`TRAIN_METRICS` of one complete analysis: one training step at the analysis's batch (`cnncalc train`)."""
+    from ..core.train.step import train
+
+    t = train(a.network, a.batch, optimizer, precision).totals
+    return {"train_step_flops": t.step_flops, "backward_flops": t.backward_flops, "saved_bytes": t.saved_bytes,
+            "train_state_bytes": t.param_bytes + t.buffer_bytes + t.grad_bytes + t.optimizer_bytes
+            + t.loss_scale_bytes,
+            "train_peak_bytes": t.peak_bytes}
+
+
 def shown_metrics(comparison: "Comparison") -> Tuple[Metric, ...]:
-    """The metrics the items carry: `METRICS`, and `DEVICE_METRICS` when they were estimated on a device."""
+    """The metrics the items carry: `METRICS`, `DEVICE_METRICS` when they were estimated on a device and
+    `TRAIN_METRICS` when a training step was worked out."""
     items = comparison.items
-    return METRICS + (DEVICE_METRICS if items and "time" in items[0].values else ())
+    return (METRICS + (DEVICE_METRICS if items and "time" in items[0].values else ())
+            + (TRAIN_METRICS if items and "train_peak_bytes" in items[0].values else ()))
 
 
 def longest_path(a: Analysis, counts: Callable) -> int:
