@@ -8,12 +8,6 @@ from zoo_weights import assert_same_output, randomize_norms
 tv = pytest.importorskip("torchvision.models")
 
 
-def _resnet_order(key: str):
-    # torchvision registers a block's `downsample` after conv3/bn3; cnncalc's residual lists the body first too,
-    # so the order is the same — no reordering needed. Kept as the place to say so if a spec changes.
-    return 0
-
-
 CASES = {
     # zoo name: (torchvision builder, input (C, H, W) small enough to run fast, extra load() arguments)
     "resnet18": (lambda: tv.resnet18(), (3, 64, 64), {}),

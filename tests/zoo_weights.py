@@ -68,10 +68,8 @@ def randomize_norms(module, seed: int = 0):
                 t = getattr(m, name, None)
                 if t is None or not isinstance(m, torch.nn.modules.batchnorm._NormBase):
                     continue
-                if name == "running_var":
+                if name in ("weight", "running_var"):  # scales and variances: positive, U(0.5, 1.5)
                     t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-                elif name == "weight":
-                    t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-                else:
+                else:  # shifts and means: N(0, 0.1²)
                     t.copy_(torch.randn(t.shape, generator=g) * 0.1)
     return module
